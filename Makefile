@@ -1,0 +1,55 @@
+# kubeburst. `make demo` and `make test` are the two commands a newcomer runs; both install
+# what they need (npm packages, Debian packages, the Kubernetes binaries) on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := deps
+
+K8S_VERSION ?= v1.37.2
+NPM_STAMP := node_modules/.kubeburst-install-stamp
+# Unit tests sit next to the code; integration and end-to-end tests run on the local cloud.
+UNIT_TESTS := "src/**/*.test.ts"
+CLOUD_TESTS := "test/integration/**/*.test.ts" "test/e2e/**/*.test.ts"
+
+.PHONY: deps system-deps k8s-bin typecheck lint check test test-cloud demo bench clean
+
+## deps: npm packages, including the pinned Node.js 24 that every npm script runs on
+deps: $(NPM_STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## system-deps: nftables, iproute2, conntrack, openssl (Debian packages; needs root)
+system-deps:
+	@bash scripts/system-deps.sh
+
+## k8s-bin: kube-apiserver, kube-controller-manager, kube-proxy, etcd built from the Go modules
+k8s-bin:
+	@K8S_VERSION=$(K8S_VERSION) bash scripts/k8s-bin.sh
+
+typecheck: deps
+	npx tsc --noEmit -p .
+
+lint: deps
+	npx biome check .
+
+## check: type check, lint and unit tests (no cluster needed; seconds)
+check: typecheck lint
+	npx node --test $(UNIT_TESTS)
+
+## test: everything: check, then integration and end-to-end tests on real local clusters (root)
+test: typecheck lint system-deps k8s-bin
+	npx node --test --test-concurrency=1 --test-timeout=900000 $(UNIT_TESTS) $(CLOUD_TESTS)
+
+## test-cloud: only the tests on the local cloud
+test-cloud: deps system-deps k8s-bin
+	npx node --test --test-concurrency=1 --test-timeout=900000 $(CLOUD_TESTS)
+
+## demo: two local clusters, kubeburst between them, traffic visibly crossing (root)
+demo: deps system-deps k8s-bin
+	npx kubeburst demo
+
+## bench: benchmarks that print figures and ratios
+bench: deps
+	npx node bench/run.ts
+
+clean:
+	rm -rf node_modules dist

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the local cloud needs (kube-proxy's nftables mode, network
+# namespaces, conntrack, certificates). Does nothing when they are all present.
+set -euo pipefail
+declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl)
+missing=()
+for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "system-deps: missing ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
