@@ -1,0 +1,201 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseDocument } from "yaml";
+import type { ClusterSpec } from "./cluster-spec.ts";
+import { type ConfigError, configErrorsFromIssues } from "./config-error.ts";
+import {
+  type ClusterEntry,
+  configFileSchema,
+  DEFAULT_MAX_ENDPOINTS_PER_SERVICE,
+  type ENDPOINT_MODES,
+} from "./config-schema.ts";
+import type { ListenAddress } from "./listen-address.ts";
+
+/** `endpointslice` (default: extra EndpointSlices) or `endpoints` (literal Endpoints rewrite). */
+export type EndpointMode = (typeof ENDPOINT_MODES)[number];
+
+/** kubeburst's validated settings; every duration in milliseconds, every default filled in. */
+export interface Config {
+  /** Absolute path of the file the settings came from. */
+  sourcePath: string;
+  /** Exactly one production cluster, then the peaks, in file order; kubeconfig paths absolute. */
+  clusters: readonly ClusterSpec[];
+  /** Namespace of the discovery Secrets (and the Lease) in the production cluster; default `kubeburst`. */
+  namespace: string;
+  /** How often cluster sources are re-read; default 30 000 (30 s), at least 1 s. */
+  discoveryIntervalMs: number;
+  /** Informer full-resync period; default 600 000 (600 s); 0 disables resync. */
+  resyncPeriodMs: number;
+  /** Worker pool size per cluster controller, 1–64; default 8. */
+  workers: number;
+  /** Default `endpointslice`. */
+  mode: EndpointMode;
+  /** How long an unreachable peer's endpoints are kept; default 300 000 (5 min). */
+  staleTTLMs: number;
+  /** How long to wait for a peer's first sync; default 120 000 (2 min). */
+  syncTimeoutMs: number;
+  /** Capacity of the aggregation channel; default 1024. */
+  channelCapacity: number;
+  /** Work queue rate limiting; defaults 10 qps, burst 100, 5 ms to 1 000 000 ms back-off. */
+  queue: { qps: number; burst: number; baseDelayMs: number; maxDelayMs: number };
+  /** Per-request deadline for API calls; default 30 000 (30 s). */
+  api: { timeoutMs: number };
+  /** Address of /metrics, /healthz and /readyz; default 127.0.0.1:9090. */
+  metrics: ListenAddress;
+  /** Lease-based leader election; off by default; 15 s lease, 10 s renew deadline, 2 s retry. */
+  leaderElection: {
+    enabled: boolean;
+    leaseName: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+}
+
+/** Settings, or every reason they are invalid. */
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+
+function clusterSpecFromEntry(entry: ClusterEntry, folder: string): ClusterSpec {
+  return {
+    name: entry.name,
+    role: entry.role,
+    kubeconfig: { kind: "path", path: path.resolve(folder, entry.kubeconfig) },
+    context: entry.context,
+    allowedCIDRs: entry.allowedCIDRs ?? [],
+    ranges: {
+      podCIDRs: entry.podCIDRs ?? [],
+      serviceCIDRs: entry.serviceCIDRs ?? [],
+      nodeCIDRs: entry.nodeCIDRs ?? [],
+    },
+    maxEndpointsPerService: entry.maxEndpointsPerService ?? DEFAULT_MAX_ENDPOINTS_PER_SERVICE,
+    allowInsecureKubeconfig: entry.allowInsecureKubeconfig ?? false,
+    source: "file",
+  };
+}
+
+/**
+ * Parses and validates config file text. Reports every problem at once: YAML syntax errors
+ * (with line and column), unknown fields (with a did-you-mean), and each invalid value with its
+ * field path. Kubeconfig paths are resolved against the folder of `sourcePath`. Does no I/O.
+ */
+export function parseConfig(text: string, sourcePath: string): ConfigResult {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((error) => {
+        const where = error.linePos?.[0];
+        const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
+        return {
+          path: "",
+          message: `YAML syntax error${where === undefined ? "" : ` at line ${where.line}, column ${where.col}`}: ${reason}`,
+        };
+      }),
+    };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, errors: [{ path: "", message: `YAML error: ${reason}` }] };
+  }
+  if (data === null || data === undefined) {
+    return {
+      ok: false,
+      errors: [
+        { path: "", message: "the config file is empty; it needs at least a clusters list" },
+      ],
+    };
+  }
+  if (typeof data !== "object" || Array.isArray(data)) {
+    return {
+      ok: false,
+      errors: [{ path: "", message: "the config file must be a mapping of settings (key: value)" }],
+    };
+  }
+  const parsed = configFileSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: configErrorsFromIssues(parsed.error.issues, { schema: configFileSchema }),
+    };
+  }
+  const file = parsed.data;
+  const absolute = path.resolve(sourcePath);
+  const folder = path.dirname(absolute);
+  const clusters = file.clusters.map((entry) => clusterSpecFromEntry(entry, folder));
+  clusters.sort((a, b) => (a.role === b.role ? 0 : a.role === "production" ? -1 : 1));
+  return {
+    ok: true,
+    config: {
+      sourcePath: absolute,
+      clusters,
+      namespace: file.namespace,
+      discoveryIntervalMs: file.discoveryInterval,
+      resyncPeriodMs: file.resyncPeriod,
+      workers: file.workers,
+      mode: file.mode,
+      staleTTLMs: file.staleTTL,
+      syncTimeoutMs: file.syncTimeout,
+      channelCapacity: file.channelCapacity,
+      queue: {
+        qps: file.queue.qps,
+        burst: file.queue.burst,
+        baseDelayMs: file.queue.baseDelay,
+        maxDelayMs: file.queue.maxDelay,
+      },
+      api: { timeoutMs: file.api.timeout },
+      metrics: file.metrics.address,
+      leaderElection: {
+        enabled: file.leaderElection.enabled,
+        leaseName: file.leaderElection.leaseName,
+        leaseDurationMs: file.leaderElection.leaseDuration,
+        renewDeadlineMs: file.leaderElection.renewDeadline,
+        retryPeriodMs: file.leaderElection.retryPeriod,
+      },
+    },
+  };
+}
+
+/**
+ * Reads and parses the config file at `filePath` (see {@link parseConfig}). A file that cannot
+ * be read is one error with path `""` naming the file and the reason. Never rejects.
+ */
+export async function loadConfigFile(filePath: string): Promise<ConfigResult> {
+  const absolute = path.resolve(filePath);
+  let text: string;
+  try {
+    text = await readFile(absolute, "utf8");
+  } catch (error) {
+    const code = error instanceof Error && "code" in error ? error.code : undefined;
+    const reason =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a directory"
+            : error instanceof Error
+              ? error.message
+              : String(error);
+    return {
+      ok: false,
+      errors: [
+        { path: "", message: `cannot read config file ${JSON.stringify(absolute)}: ${reason}` },
+      ],
+    };
+  }
+  return parseConfig(text, absolute);
+}
+
+/** One line per error: `config error: <path>: <message>` (no path part for file-level errors). */
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors
+    .map((error) =>
+      error.path === ""
+        ? `config error: ${error.message}`
+        : `config error: ${error.path}: ${error.message}`,
+    )
+    .join("\n");
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type AddedAddressesRecord,
+  contentHash,
+  formatAddedAddressesRecord,
+  parseAddedAddressesRecord,
+} from "./added-addresses-record.ts";
+
+test("parseAddedAddressesRecord", async (t) => {
+  const cases: { name: string; value: string; want: AddedAddressesRecord | undefined }[] = [
+    {
+      name: "valid",
+      value: '{"addresses":["10.0.0.2","10.0.0.1"],"hash":"abc"}',
+      want: { addresses: ["10.0.0.1", "10.0.0.2"], hash: "abc" },
+    },
+    {
+      name: "duplicates removed",
+      value: '{"addresses":["a","a"],"hash":"h"}',
+      want: { addresses: ["a"], hash: "h" },
+    },
+    {
+      name: "extra keys ignored",
+      value: '{"addresses":[],"hash":"h","v":2}',
+      want: { addresses: [], hash: "h" },
+    },
+    { name: "not JSON", value: "10.0.0.1", want: undefined },
+    { name: "empty", value: "", want: undefined },
+    { name: "null", value: "null", want: undefined },
+    { name: "array", value: '["10.0.0.1"]', want: undefined },
+    { name: "no hash", value: '{"addresses":[]}', want: undefined },
+    { name: "addresses not strings", value: '{"addresses":[1],"hash":"h"}', want: undefined },
+    { name: "hash not string", value: '{"addresses":[],"hash":1}', want: undefined },
+  ];
+  for (const { name, value, want } of cases) {
+    await t.test(name, () => assert.deepEqual(parseAddedAddressesRecord(value), want));
+  }
+});
+
+test("format and parse round-trip, with stable text", () => {
+  const record = { addresses: ["10.0.0.2", "10.0.0.1"], hash: "0badf00d" };
+  const text = formatAddedAddressesRecord(record);
+  assert.equal(text, '{"addresses":["10.0.0.1","10.0.0.2"],"hash":"0badf00d"}');
+  assert.deepEqual(parseAddedAddressesRecord(text), {
+    addresses: ["10.0.0.1", "10.0.0.2"],
+    hash: "0badf00d",
+  });
+});
+
+test("contentHash follows meaning, not layout", () => {
+  const port = [{ name: "http", port: 80, protocol: "TCP" as const }];
+  const a = contentHash([
+    { addresses: [{ ip: "1.1.1.1" }, { ip: "2.2.2.2" }], notReadyAddresses: [], ports: port },
+  ]);
+  const b = contentHash([
+    { addresses: [{ ip: "2.2.2.2" }], notReadyAddresses: [], ports: port },
+    { addresses: [{ ip: "1.1.1.1" }], notReadyAddresses: [], ports: port },
+  ]);
+  const c = contentHash([
+    { addresses: [{ ip: "1.1.1.1" }], notReadyAddresses: [{ ip: "2.2.2.2" }], ports: port },
+  ]);
+  assert.equal(a, b);
+  assert.notEqual(a, c);
+  assert.match(a, /^[0-9a-f]{8}$/);
+});
