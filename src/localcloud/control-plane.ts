@@ -1,0 +1,268 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient } from "../kube/kube-client.ts";
+import { serviceRange } from "./address-plan.ts";
+import { type ClusterPki, createClusterPki, kubeconfigYaml } from "./certs.ts";
+import type { K8sBinaries } from "./k8s-binaries.ts";
+import { type ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
+
+export interface ControlPlaneOptions {
+  name: string;
+  /** Index of the cluster in the local cloud: picks its address ranges. */
+  index: number;
+  /** Run kube-controller-manager with the EndpointSlice and mirroring controllers. */
+  controllerManager?: boolean;
+  /** Also run the garbage collector (ownerReference clean-up). Implies controllerManager. */
+  garbageCollector?: boolean;
+  /** How long to wait for the API server to become ready, ms. Default 180 000. */
+  startTimeoutMs?: number;
+}
+
+/**
+ * One cluster's control plane: etcd (data on tmpfs), kube-apiserver with its own PKI, and
+ * optionally kube-controller-manager. All listen on loopback only.
+ */
+export class ControlPlane {
+  readonly name: string;
+  readonly index: number;
+  readonly dir: string;
+  readonly serviceCIDR: string;
+  /** `https://127.0.0.1:<port>` */
+  server = "";
+  /** Admin kubeconfig (group system:masters), as a file and as text. */
+  kubeconfigPath = "";
+  kubeconfig = "";
+  /** A Unix socket that forwards to the API server, for clients inside network namespaces. */
+  apiSocket = "";
+  pki: ClusterPki | undefined;
+  #client: KubeClient | undefined;
+  #apiserver: StartedProcess | undefined;
+  #etcd: StartedProcess | undefined;
+  #kcm: StartedProcess | undefined;
+  #socketServer: net.Server | undefined;
+  #ports: { etcdClient: number; etcdPeer: number; apiserver: number } | undefined;
+  readonly #options: ControlPlaneOptions;
+  readonly #bins: K8sBinaries;
+  readonly #procs: ProcessGroup;
+  readonly #dataDir: string;
+
+  constructor(
+    options: ControlPlaneOptions,
+    bins: K8sBinaries,
+    procs: ProcessGroup,
+    runDir: string,
+    dataRoot: string,
+  ) {
+    this.name = options.name;
+    this.index = options.index;
+    this.dir = path.join(runDir, options.name);
+    this.serviceCIDR = serviceRange(options.index);
+    this.#options = options;
+    this.#bins = bins;
+    this.#procs = procs;
+    this.#dataDir = path.join(dataRoot, `${options.name}-etcd`);
+  }
+
+  /** An API client with admin rights. */
+  get client(): KubeClient {
+    if (!this.#client) throw new Error(`cluster ${this.name} is not started`);
+    return this.#client;
+  }
+
+  /** Starts etcd, the API server and (if asked) the controller manager; waits until ready. */
+  async start(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.#dataDir, { recursive: true });
+    const [etcdClient, etcdPeer, apiserver] = await freePorts(3);
+    this.#ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver! };
+    this.pki = await createClusterPki(this.dir, this.name, ["127.0.0.1"], ["localhost"]);
+    this.server = `https://127.0.0.1:${apiserver}`;
+    this.kubeconfig = kubeconfigYaml(
+      this.name,
+      this.server,
+      await readFile(this.pki.caCert, "utf8"),
+      await readFile(this.pki.adminCert, "utf8"),
+      await readFile(this.pki.adminKey, "utf8"),
+    );
+    this.kubeconfigPath = path.join(this.dir, "admin.kubeconfig");
+    await writeFile(this.kubeconfigPath, this.kubeconfig, { mode: 0o600 });
+    const kc = new KubeConfig();
+    kc.loadFromString(this.kubeconfig);
+    this.#client = new KubeClient(kc, { timeoutMs: 10_000 });
+
+    await this.#startEtcd();
+    await this.#startApiserver();
+    await this.#startSocketForwarder();
+    if (this.#options.controllerManager || this.#options.garbageCollector) {
+      await this.#startControllerManager();
+    }
+  }
+
+  /** Stops the API server only (etcd keeps the data), for fault tests. */
+  async stopApiserver(): Promise<void> {
+    if (this.#apiserver) await this.#procs.stop(this.#apiserver);
+    this.#apiserver = undefined;
+    this.#client?.close();
+  }
+
+  /** Starts the API server again on the same port, with the same PKI and data. */
+  async restartApiserver(): Promise<void> {
+    await this.stopApiserver();
+    await this.#startApiserver();
+  }
+
+  /** Stops this cluster's processes and the socket forwarder; deletes its etcd data. */
+  async stop(): Promise<void> {
+    this.#client?.close();
+    await new Promise<void>((resolve) => {
+      if (!this.#socketServer) return resolve();
+      this.#socketServer.close(() => resolve());
+    });
+    for (const p of [this.#kcm, this.#apiserver, this.#etcd]) if (p) await this.#procs.stop(p);
+    await rm(this.#dataDir, { recursive: true, force: true });
+  }
+
+  async #startEtcd(): Promise<void> {
+    const { etcdClient, etcdPeer } = this.#ports!;
+    const client = `http://127.0.0.1:${etcdClient}`;
+    const peer = `http://127.0.0.1:${etcdPeer}`;
+    this.#etcd = this.#procs.start(`${this.name}-etcd`, this.#bins.etcd, [
+      `--name=${this.name}`,
+      `--data-dir=${this.#dataDir}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=${this.name}=${peer}`,
+      "--unsafe-no-fsync",
+      "--log-level=warn",
+    ]);
+    await waitFor(
+      `etcd of ${this.name}`,
+      this.#etcd,
+      async () => {
+        const res = await fetch(`${client}/health`);
+        return res.ok;
+      },
+      60_000,
+    );
+  }
+
+  async #startApiserver(): Promise<void> {
+    const pki = this.pki!;
+    const { etcdClient, apiserver } = this.#ports!;
+    this.#apiserver = this.#procs.start(`${this.name}-kube-apiserver`, this.#bins.kubeApiserver, [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiserver}`,
+      `--tls-cert-file=${pki.servingCert}`,
+      `--tls-private-key-file=${pki.servingKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      `--service-account-issuer=https://kubernetes.default.svc.${this.name}`,
+      `--service-cluster-ip-range=${this.serviceCIDR}`,
+      "--authorization-mode=RBAC",
+      "--endpoint-reconciler-type=none",
+      // No kubelet or token controller runs here, so Pods get no service-account token.
+      "--disable-admission-plugins=ServiceAccount",
+      "--enable-priority-and-fairness=false",
+      "--profiling=false",
+      "--v=1",
+    ]);
+    await waitFor(
+      `kube-apiserver of ${this.name}`,
+      this.#apiserver,
+      async () => (await this.#client!.requestText({ method: "GET", path: "/readyz" })) === "ok",
+      this.#options.startTimeoutMs ?? 180_000,
+    );
+  }
+
+  async #startControllerManager(): Promise<void> {
+    const controllers = ["endpointslice-controller", "endpointslice-mirroring-controller"];
+    if (this.#options.garbageCollector) controllers.push("garbage-collector-controller");
+    this.#kcm = this.#procs.start(
+      `${this.name}-kube-controller-manager`,
+      this.#bins.kubeControllerManager,
+      [
+        `--kubeconfig=${this.kubeconfigPath}`,
+        `--controllers=${controllers.join(",")}`,
+        "--leader-elect=false",
+        "--secure-port=0",
+        "--concurrent-endpointslice-syncs=5",
+        "--v=1",
+      ],
+    );
+    // It has no health endpoint without a secure port; give it a moment to fail loudly.
+    await new Promise((r) => setTimeout(r, 500));
+    if (this.#kcm.child.exitCode !== null) {
+      throw new Error(
+        `kube-controller-manager of ${this.name} exited: ${await tailLog(this.#kcm.logFile)}`,
+      );
+    }
+  }
+
+  async #startSocketForwarder(): Promise<void> {
+    if (this.#socketServer) return;
+    this.apiSocket = path.join(this.dir, "api.sock");
+    await rm(this.apiSocket, { force: true });
+    const port = this.#ports!.apiserver;
+    this.#socketServer = net.createServer((inbound) => {
+      const upstream = net.connect(port, "127.0.0.1");
+      inbound.pipe(upstream).pipe(inbound);
+      const close = () => {
+        inbound.destroy();
+        upstream.destroy();
+      };
+      inbound.on("error", close);
+      upstream.on("error", close);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.#socketServer!.once("error", reject);
+      this.#socketServer!.listen(this.apiSocket, () => resolve());
+    });
+  }
+}
+
+/** Asks the kernel for `n` free loopback ports. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once("error", reject);
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Polls `ready` until it returns true; fails early if the process exits, with its log tail. */
+async function waitFor(
+  what: string,
+  proc: StartedProcess,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${what} exited while starting:\n${await tailLog(proc.logFile)}`);
+    }
+    try {
+      if (await ready()) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tailLog(proc.logFile)}`);
+}

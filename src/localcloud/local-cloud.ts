@@ -1,0 +1,468 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import {
+  allServiceRanges,
+  clusterRange,
+  fabricPrefixLength,
+  maxClusters,
+  nodeAddress,
+  podAddress,
+} from "./address-plan.ts";
+import { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
+import { findK8sBinaries, type K8sBinaries } from "./k8s-binaries.ts";
+import { Fabric } from "./network-namespaces.ts";
+import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Port kube-proxy uses inside a node namespace to reach its API server through the forwarder. */
+const nodeApiPort = 6443;
+
+export interface ClusterSpec {
+  name: string;
+  controllerManager?: boolean;
+  garbageCollector?: boolean;
+}
+
+export interface LocalNode {
+  cluster: string;
+  name: string;
+  netns: string;
+  address: string;
+}
+
+export interface PodSpec {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  /** Node to bind to; the cluster's first node when omitted. */
+  node?: string;
+  /** Port the HTTP server listens on. Default 8080. */
+  port?: number;
+  /** Name of that container port (for Services with a named targetPort). Default "http". */
+  portName?: string;
+  ready?: boolean;
+}
+
+export interface LocalPod {
+  cluster: string;
+  name: string;
+  namespace: string;
+  node: string;
+  netns: string;
+  ip: string;
+  process: StartedProcess;
+}
+
+interface ClusterState {
+  plane: ControlPlane;
+  nodes: LocalNode[];
+  pods: LocalPod[];
+  podCount: number;
+}
+
+/**
+ * Real Kubernetes clusters on one machine: per cluster etcd and kube-apiserver (and
+ * kube-controller-manager where asked); nodes are network namespaces running kube-proxy in
+ * nftables mode; pods are namespaces running a real HTTP server, reported Ready the way a kubelet
+ * would. {@link LocalCloud.close} stops every process by its PID and deletes every namespace and
+ * temporary folder it made, also after a failure.
+ */
+export class LocalCloud {
+  readonly runId: string;
+  readonly dir: string;
+  readonly #dataRoot: string;
+  readonly #procs: ProcessGroup;
+  readonly #bins: K8sBinaries;
+  readonly #clusters = new Map<string, ClusterState>();
+  readonly #log: (line: string) => void;
+  #fabric: Fabric | undefined;
+  #closed = false;
+
+  private constructor(bins: K8sBinaries, dir: string, log: (line: string) => void) {
+    this.runId = randomBytes(3).toString("hex");
+    this.dir = dir;
+    this.#dataRoot = path.join("/dev/shm", `kubeburst-${this.runId}`);
+    this.#procs = new ProcessGroup(dir);
+    this.#bins = bins;
+    this.#log = log;
+  }
+
+  /**
+   * Starts the clusters, at most two at a time (each API server needs a core to start).
+   * On failure everything already started is torn down before the error is thrown.
+   */
+  static async start(
+    clusters: ClusterSpec[],
+    options: { log?: (line: string) => void } = {},
+  ): Promise<LocalCloud> {
+    if (clusters.length > maxClusters) throw new Error(`at most ${maxClusters} clusters`);
+    const bins = await findK8sBinaries();
+    const dir = await mkdtemp(path.join(os.tmpdir(), "kubeburst-"));
+    const cloud = new LocalCloud(bins, dir, options.log ?? (() => {}));
+    try {
+      await mkdir(cloud.#dataRoot, { recursive: true });
+      const specs = clusters.map((c, index) => ({ ...c, index }));
+      for (let i = 0; i < specs.length; i += 2) {
+        await Promise.all(specs.slice(i, i + 2).map((c) => cloud.#startCluster(c)));
+      }
+      return cloud;
+    } catch (err) {
+      await cloud.close();
+      throw err;
+    }
+  }
+
+  /** The control plane of cluster `name`. */
+  cluster(name: string): ControlPlane {
+    return this.#state(name).plane;
+  }
+
+  clusterNames(): string[] {
+    return [...this.#clusters.keys()];
+  }
+
+  /** The range holding the nodes and pods of cluster `name`. */
+  podRange(name: string): string {
+    return clusterRange(this.#state(name).plane.index);
+  }
+
+  /**
+   * Adds a node: its Node object (with an InternalIP), a network namespace on the fabric, and
+   * kube-proxy in nftables mode inside it. Resolves when kube-proxy has programmed its table.
+   */
+  async addNode(clusterName: string, name: string): Promise<LocalNode> {
+    const state = this.#state(clusterName);
+    const plane = state.plane;
+    const address = nodeAddress(plane.index, state.nodes.length);
+    const fabric = await this.#ensureFabric();
+    const netns = await fabric.attach(
+      `${clusterName}-${name}`,
+      `${address}/${fabricPrefixLength}`,
+      [allServiceRanges],
+    );
+    const node: LocalNode = { cluster: clusterName, name, netns, address };
+    state.nodes.push(node);
+
+    await plane.client.request({
+      method: "POST",
+      path: "/api/v1/nodes",
+      body: { apiVersion: "v1", kind: "Node", metadata: { name } },
+    });
+    await plane.client.request({
+      method: "PATCH",
+      path: `/api/v1/nodes/${name}/status`,
+      contentType: "application/merge-patch+json",
+      body: {
+        status: {
+          addresses: [
+            { type: "InternalIP", address },
+            { type: "Hostname", address: name },
+          ],
+          conditions: [
+            {
+              type: "Ready",
+              status: "True",
+              reason: "LocalCloud",
+              message: "kubeburst local cloud node",
+              lastHeartbeatTime: new Date().toISOString(),
+              lastTransitionTime: new Date().toISOString(),
+            },
+          ],
+        },
+      },
+    });
+
+    const nodeDir = path.join(this.dir, clusterName, `node-${name}`);
+    await mkdir(nodeDir, { recursive: true });
+    const kubeconfig = plane.kubeconfig.replace(plane.server, `https://127.0.0.1:${nodeApiPort}`);
+    await writeFile(path.join(nodeDir, "kubeconfig"), kubeconfig, { mode: 0o600 });
+    await writeFile(
+      path.join(nodeDir, "kube-proxy.yaml"),
+      kubeProxyConfig(name, path.join(nodeDir, "kubeconfig"), this.podRange(clusterName)),
+    );
+    const forwarder = this.#procs.start(`${clusterName}-${name}-api-forwarder`, "ip", [
+      "netns",
+      "exec",
+      netns,
+      process.execPath,
+      path.join(here, "ns-forwarder.ts"),
+      String(nodeApiPort),
+      plane.apiSocket,
+    ]);
+    await waitForOutput(forwarder, "forwarding", 20_000);
+    const proxy = this.#procs.start(`${clusterName}-${name}-kube-proxy`, "ip", [
+      "netns",
+      "exec",
+      netns,
+      this.#bins.kubeProxy,
+      `--config=${path.join(nodeDir, "kube-proxy.yaml")}`,
+      "--v=1",
+    ]);
+    await pollUntil(
+      `kube-proxy on ${clusterName}/${name}`,
+      proxy,
+      async () => (await nft(netns, ["list", "tables"])).includes("kube-proxy"),
+      120_000,
+    );
+    this.#log(`node ${clusterName}/${name} up at ${address}`);
+    return node;
+  }
+
+  /**
+   * Adds a pod: an HTTP server in its own namespace answering with its name, and a Pod object
+   * bound to the node whose status is patched Running (and Ready unless `ready: false`).
+   */
+  async addPod(clusterName: string, spec: PodSpec): Promise<LocalPod> {
+    const state = this.#state(clusterName);
+    const nodeName = spec.node ?? state.nodes[0]?.name;
+    const node = state.nodes.find((n) => n.name === nodeName);
+    if (!node) throw new Error(`cluster ${clusterName} has no node ${nodeName ?? "(none added)"}`);
+    const namespace = spec.namespace ?? "default";
+    const port = spec.port ?? 8080;
+    const ip = podAddress(state.plane.index, state.podCount++);
+    const fabric = await this.#ensureFabric();
+    const netns = await fabric.attach(
+      `${clusterName}-pod${state.podCount}`,
+      `${ip}/${fabricPrefixLength}`,
+    );
+    const proc = this.#procs.start(`${clusterName}-pod-${spec.name}`, "ip", [
+      "netns",
+      "exec",
+      netns,
+      process.execPath,
+      path.join(here, "pod-server.ts"),
+      spec.name,
+      clusterName,
+      String(port),
+    ]);
+    await waitForOutput(proc, "serving", 20_000);
+    const pod: LocalPod = {
+      cluster: clusterName,
+      name: spec.name,
+      namespace,
+      node: node.name,
+      netns,
+      ip,
+      process: proc,
+    };
+    state.pods.push(pod);
+    await state.plane.client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      body: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: spec.name, namespace, labels: spec.labels ?? {} },
+        spec: {
+          nodeName: node.name,
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: "server",
+              image: "kubeburst.local/pod-server",
+              ports: [{ name: spec.portName ?? "http", containerPort: port, protocol: "TCP" }],
+            },
+          ],
+        },
+      },
+    });
+    await this.setPodReady(pod, spec.ready ?? true);
+    return pod;
+  }
+
+  /** Patches the Pod's status as a kubelet would: Running, with its IP, Ready or not. */
+  async setPodReady(pod: LocalPod, ready: boolean): Promise<void> {
+    const node = this.#state(pod.cluster).nodes.find((n) => n.name === pod.node)!;
+    const now = new Date().toISOString();
+    const status = ready ? "True" : "False";
+    await this.#state(pod.cluster).plane.client.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}/status`,
+      contentType: "application/merge-patch+json",
+      body: {
+        status: {
+          phase: "Running",
+          podIP: pod.ip,
+          podIPs: [{ ip: pod.ip }],
+          hostIP: node.address,
+          hostIPs: [{ ip: node.address }],
+          startTime: now,
+          conditions: [
+            { type: "PodScheduled", status: "True", lastTransitionTime: now },
+            { type: "Initialized", status: "True", lastTransitionTime: now },
+            { type: "ContainersReady", status, lastTransitionTime: now },
+            { type: "Ready", status, lastTransitionTime: now },
+          ],
+        },
+      },
+    });
+  }
+
+  /** Deletes the Pod object at once (no kubelet to wait for) and stops its server. */
+  async removePod(pod: LocalPod): Promise<void> {
+    const state = this.#state(pod.cluster);
+    await state.plane.client.request({
+      method: "DELETE",
+      path: `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`,
+      body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 },
+    });
+    await this.#procs.stop(pod.process);
+    state.pods = state.pods.filter((p) => p !== pod);
+  }
+
+  /** Pods of a cluster that were added and not removed. */
+  pods(clusterName: string): LocalPod[] {
+    return [...this.#state(clusterName).pods];
+  }
+
+  /** Nodes of a cluster. */
+  nodes(clusterName: string): LocalNode[] {
+    return [...this.#state(clusterName).nodes];
+  }
+
+  /**
+   * Sends `count` HTTP GETs to `url` from inside a node's namespace (so they pass through its
+   * kube-proxy rules), each on a new connection. Returns how many each pod answered, keyed
+   * "cluster/pod", and the number of failed requests.
+   */
+  async httpFromNode(
+    node: LocalNode,
+    url: string,
+    count: number,
+  ): Promise<{ byPod: Record<string, number>; failed: number }> {
+    const { stdout } = await run(
+      "ip",
+      [
+        "netns",
+        "exec",
+        node.netns,
+        process.execPath,
+        path.join(here, "http-probe.ts"),
+        url,
+        String(count),
+      ],
+      { timeout: 120_000, maxBuffer: 1 << 20 },
+    );
+    return JSON.parse(stdout) as { byPod: Record<string, number>; failed: number };
+  }
+
+  /** Stops every process, deletes every namespace and folder of this run. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const errors: unknown[] = [];
+    const attempt = async (f: () => Promise<void>) => {
+      try {
+        await f();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    for (const state of this.#clusters.values()) await attempt(() => state.plane.stop());
+    await attempt(() => this.#procs.stopAll());
+    if (this.#fabric) await attempt(() => this.#fabric!.destroy());
+    await attempt(() => rm(this.#dataRoot, { recursive: true, force: true }));
+    if (process.env.KUBEBURST_KEEP_LOGS) {
+      this.#log(`logs kept in ${this.dir}`);
+    } else {
+      await attempt(() => rm(this.dir, { recursive: true, force: true }));
+    }
+    if (errors.length > 0) throw new AggregateError(errors, "local cloud teardown was incomplete");
+  }
+
+  /** PIDs of processes still running and namespaces still present (both empty after close). */
+  leftovers(): { pids: number[]; namespaces: string[] } {
+    return { pids: this.#procs.pids(), namespaces: this.#fabric?.namespaces() ?? [] };
+  }
+
+  async #startCluster(spec: ClusterSpec & { index: number }): Promise<void> {
+    const options: ControlPlaneOptions = {
+      name: spec.name,
+      index: spec.index,
+      controllerManager: spec.controllerManager ?? false,
+      garbageCollector: spec.garbageCollector ?? false,
+    };
+    const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
+    if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
+    this.#clusters.set(spec.name, { plane, nodes: [], pods: [], podCount: 0 });
+    this.#log(`starting cluster ${spec.name}`);
+    const started = Date.now();
+    await plane.start();
+    this.#log(`cluster ${spec.name} ready at ${plane.server} (${Date.now() - started} ms)`);
+  }
+
+  async #ensureFabric(): Promise<Fabric> {
+    if (!this.#fabric) {
+      const fabric = new Fabric(`kb${this.runId}`);
+      this.#fabric = fabric;
+      await fabric.create();
+    }
+    return this.#fabric;
+  }
+
+  #state(name: string): ClusterState {
+    const state = this.#clusters.get(name);
+    if (!state) throw new Error(`no cluster named ${name} in this local cloud`);
+    return state;
+  }
+}
+
+function kubeProxyConfig(nodeName: string, kubeconfig: string, clusterCIDR: string): string {
+  return `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+hostnameOverride: ${nodeName}
+clusterCIDR: ${clusterCIDR}
+clientConnection:
+  kubeconfig: ${kubeconfig}
+conntrack:
+  maxPerCore: 0
+  min: 0
+nftables:
+  minSyncPeriod: 0s
+  syncPeriod: 30s
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+`;
+}
+
+async function nft(netns: string, args: string[]): Promise<string> {
+  const { stdout } = await run("ip", ["netns", "exec", netns, "nft", ...args]);
+  return stdout;
+}
+
+async function waitForOutput(proc: StartedProcess, text: string, timeoutMs: number): Promise<void> {
+  await pollUntil(
+    proc.name,
+    proc,
+    async () => (await tailLog(proc.logFile, 50)).includes(text),
+    timeoutMs,
+  );
+}
+
+async function pollUntil(
+  what: string,
+  proc: StartedProcess,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${what} exited:\n${await tailLog(proc.logFile)}`);
+    }
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tailLog(proc.logFile)}`);
+}
