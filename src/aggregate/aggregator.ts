@@ -1,0 +1,93 @@
+import type { AggregationInfo, ServiceInfo } from "../controller/aggregation-info.ts";
+import type { ServiceKey } from "../domain/service-key.ts";
+
+export interface AggregatorOptions {
+  /** The bounded channel the workers send on (SPEC M5). */
+  source: AsyncIterable<AggregationInfo>;
+  /** A Service's aggregate changed: hand its key to the writer. */
+  onServiceChanged: (key: ServiceKey) => void;
+  /** Every Service of a cluster's first list has been aggregated. */
+  onClusterReady: (cluster: string) => void;
+}
+
+/**
+ * The one consumer of aggregation info: keeps, per Service, each cluster's latest snapshot, and
+ * hands the key of every Service whose aggregate changed to the writer. The union itself is
+ * computed by the pure domain functions when the writer asks for {@link Aggregator.views}.
+ */
+export class Aggregator {
+  readonly #opts: AggregatorOptions;
+  readonly #views = new Map<ServiceKey, Map<string, ServiceInfo>>();
+  readonly #ready = new Set<string>();
+
+  constructor(opts: AggregatorOptions) {
+    this.#opts = opts;
+  }
+
+  /** Consumes the channel until it closes or `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    for await (const info of this.#opts.source) {
+      if (signal.aborted) return;
+      this.apply(info);
+    }
+  }
+
+  /** Applies one piece of aggregation info (exposed for tests of the aggregation rules). */
+  apply(info: AggregationInfo): void {
+    switch (info.kind) {
+      case "service":
+        this.#applyService(info);
+        return;
+      case "cluster-ready":
+        this.#ready.add(info.cluster);
+        this.#opts.onClusterReady(info.cluster);
+        return;
+      case "cluster-removed":
+        this.#ready.delete(info.cluster);
+        for (const [key, byCluster] of this.#views) {
+          if (byCluster.delete(info.cluster)) {
+            if (byCluster.size === 0) this.#views.delete(key);
+            this.#opts.onServiceChanged(key);
+          }
+        }
+        return;
+    }
+  }
+
+  /** Each cluster's latest snapshot of Service `key`. */
+  views(key: ServiceKey): ServiceInfo[] {
+    return [...(this.#views.get(key)?.values() ?? [])];
+  }
+
+  /** Keys of every Service some cluster reported a role or endpoints for. */
+  keys(): ServiceKey[] {
+    return [...this.#views.keys()];
+  }
+
+  /** True once cluster `name`'s initial state has been aggregated. */
+  isReady(cluster: string): boolean {
+    return this.#ready.has(cluster);
+  }
+
+  #applyService(info: ServiceInfo): void {
+    let byCluster = this.#views.get(info.service);
+    const previous = byCluster?.get(info.cluster);
+    const relevant = info.role.kind !== "none";
+    if (!relevant) {
+      if (!previous) return; // nothing known, nothing changed
+      byCluster!.delete(info.cluster);
+      if (byCluster!.size === 0) this.#views.delete(info.service);
+    } else {
+      if (previous && sameContent(previous, info)) return;
+      if (!byCluster) this.#views.set(info.service, (byCluster = new Map()));
+      byCluster.set(info.cluster, info);
+    }
+    this.#opts.onServiceChanged(info.service);
+  }
+}
+
+function sameContent(a: ServiceInfo, b: ServiceInfo): boolean {
+  const content = (i: ServiceInfo) =>
+    JSON.stringify([i.clusterRole, i.role, i.production, i.contribution]);
+  return content(a) === content(b);
+}

@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** What the controller of one watched cluster is doing. */
+export const clusterStates = ["syncing", "synced", "unreachable", "refused", "stopped"] as const;
+export type ClusterState = (typeof clusterStates)[number];
+
+/**
+ * kubeburst's Prometheus metrics, as typed handles on one registry. Labels are bounded: cluster
+ * names come from the config, results and verbs are fixed sets; never a Service name.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Writes to the production cluster, by verb (apply, delete, update) and result (ok, error). */
+  readonly writes = new Counter({
+    name: "kubeburst_writer_writes_total",
+    help: "Writes kubeburst made to the production cluster, by verb and result.",
+    labelNames: ["verb", "result"] as const,
+    registers: [this.registry],
+  });
+
+  /** Reconciles that found nothing to write. */
+  readonly noopSyncs = new Counter({
+    name: "kubeburst_writer_noop_syncs_total",
+    help: "Service reconciles that found the production cluster already as desired.",
+    registers: [this.registry],
+  });
+
+  /** Keys waiting in the work queues. */
+  readonly queueDepth = new Gauge({
+    name: "kubeburst_queue_depth",
+    help: "Keys waiting in a work queue.",
+    labelNames: ["queue"] as const,
+    registers: [this.registry],
+  });
+
+  /** 1 for the state each watched cluster is in, 0 for the others. */
+  readonly clusterState = new Gauge({
+    name: "kubeburst_cluster_state",
+    help: "State of each watched cluster's controller (1 = current state).",
+    labelNames: ["cluster", "state"] as const,
+    registers: [this.registry],
+  });
+
+  /** Seconds from a change in a source cluster (its trigger time) to our write of it. */
+  readonly propagation = new Histogram({
+    name: "kubeburst_propagation_duration_seconds",
+    help: "Time from an endpoint change in a source cluster to kubeburst's write in production.",
+    labelNames: ["cluster"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  /** Endpoints left out, by source cluster and reason. */
+  readonly refusedEndpoints = new Counter({
+    name: "kubeburst_refused_endpoints_total",
+    help: "Endpoints from peak clusters that were not written, by reason.",
+    labelNames: ["cluster", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  /** Drops every series of a cluster that was removed from the configuration. */
+  forgetCluster(cluster: string): void {
+    for (const state of clusterStates) this.clusterState.remove({ cluster, state });
+    this.propagation.remove({ cluster });
+  }
+
+  /** Sets the state gauge of `cluster` to `state`. */
+  setClusterState(cluster: string, state: ClusterState): void {
+    for (const s of clusterStates) this.clusterState.set({ cluster, state: s }, s === state ? 1 : 0);
+  }
+}

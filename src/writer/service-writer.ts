@@ -1,0 +1,274 @@
+import type { V1EndpointSlice, V1Endpoints } from "@kubernetes/client-node";
+import type { Aggregator } from "../aggregate/aggregator.ts";
+import type { ClusterController } from "../controller/cluster-controller.ts";
+import type { ServiceInfo } from "../controller/aggregation-info.ts";
+import { type DesiredSlice, desiredSlices } from "../domain/desired-slices.ts";
+import type { Contribution } from "../domain/endpoints.ts";
+import type { ImportConflict } from "../domain/imported-groups.ts";
+import { pairs } from "../domain/labels.ts";
+import { desiredEndpoints, literalModeRefusal } from "../domain/literal-endpoints.ts";
+import type { ProductionService } from "../domain/production-service.ts";
+import { parseServiceKey, type ServiceKey } from "../domain/service-key.ts";
+import type { WrittenSlice } from "../domain/slice-content-equal.ts";
+import { planSliceWrites } from "../domain/write-plan.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import { KubeApiError } from "../kube/kube-api-error.ts";
+import {
+  endpointsUpdateBody,
+  literalEndpointsOf,
+  sliceApplyBody,
+  writtenSliceOf,
+} from "../kube/object-shapes.ts";
+import {
+  deleteWithUid,
+  endpointSlicePath,
+  replaceObject,
+  serverSideApply,
+} from "../kube/writes.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { HandleResult } from "../runtime/worker-pool.ts";
+import type { Clock } from "../runtime/clock.ts";
+
+export type WriteMode = "endpointslice" | "endpoints";
+
+export interface ServiceWriterOptions {
+  mode: WriteMode;
+  aggregator: Aggregator;
+  /** The production cluster's controller (its caches hold what we wrote). */
+  production: () => ClusterController | undefined;
+  events: () => EventRecorder | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** Endpoints per slice, default 100. */
+  maxPerSlice?: number;
+}
+
+/** How long a write we made shadows the cache, ms: until the watch has brought it back. */
+const memoTtlMs = 30_000;
+
+/**
+ * The only component that writes (SPEC M7, M8). For one production Service it asks the pure
+ * core what production should hold, compares that with what we wrote (the production cache of
+ * our own slices, or the Endpoints object in literal mode) and makes only the writes that change
+ * something: server-side apply with our field manager, deletes with a UID precondition.
+ */
+export class ServiceWriter {
+  readonly #opts: ServiceWriterOptions;
+  /** Slices we just wrote, by `namespace/name`, until the cache shows the same version. */
+  readonly #memo = new Map<string, { slice: WrittenSlice | "deleted"; at: number }>();
+
+  constructor(opts: ServiceWriterOptions) {
+    this.#opts = opts;
+  }
+
+  /** Makes production hold the union for Service `key`. "retry" asks for a rate-limited retry. */
+  async reconcile(key: ServiceKey, signal: AbortSignal): Promise<HandleResult> {
+    const prod = this.#opts.production();
+    if (!prod || !prod.hasSynced) return "retry";
+    const views = this.#opts.aggregator.views(key);
+    const production = views.find(
+      (v) => v.cluster === prod.name && v.production !== undefined,
+    ) as (ServiceInfo & { production: ProductionService }) | undefined;
+    const peaks: Contribution[] = production
+      ? views
+          .filter(
+            (v) =>
+              v.clusterRole === "peak" &&
+              v.contribution !== undefined &&
+              pairs(production.role, v.role, prod.name, v.cluster),
+          )
+          .map((v) => v.contribution!)
+      : [];
+    try {
+      if (this.#opts.mode === "endpoints") {
+        return await this.#reconcileEndpoints(key, prod, production?.production, peaks, signal);
+      }
+      return await this.#reconcileSlices(key, prod, production?.production, peaks, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const kind = err instanceof KubeApiError ? err.kind : "bug";
+      this.#opts.logger.warn({ service: key, kind, err }, "write failed; will retry");
+      return "retry";
+    }
+  }
+
+  async #reconcileSlices(
+    key: ServiceKey,
+    prod: ClusterController,
+    service: ProductionService | undefined,
+    peaks: Contribution[],
+    signal: AbortSignal,
+  ): Promise<HandleResult> {
+    let desired: DesiredSlice[] = [];
+    if (service && service.type !== "ExternalName") {
+      const result = desiredSlices(service, peaks, this.#maxPerSlice());
+      desired = result.slices;
+      await this.#reportConflicts(service, result.conflicts, signal);
+    }
+    const written = this.#written(key, prod);
+    const plan = planSliceWrites(desired, written);
+    if (plan.apply.length === 0 && plan.delete.length === 0) {
+      this.#opts.metrics.noopSyncs.inc();
+      return "ok";
+    }
+    const { metrics, logger } = this.#opts;
+    for (const slice of plan.apply) {
+      const applied = await serverSideApply<V1EndpointSlice>(
+        prod.client,
+        endpointSlicePath(slice.namespace, slice.name),
+        sliceApplyBody(slice),
+        signal,
+      );
+      metrics.writes.inc({ verb: "apply", result: "ok" });
+      const back = writtenSliceOf(applied);
+      if (back) this.#memo.set(`${slice.namespace}/${slice.name}`, { slice: back, at: this.#now() });
+      this.#observePropagation(slice);
+    }
+    const { namespace } = parseServiceKey(key)!;
+    for (const del of plan.delete) {
+      const outcome = await deleteWithUid(
+        prod.client,
+        endpointSlicePath(namespace, del.name),
+        del.uid,
+        signal,
+      );
+      if (outcome === "deleted") metrics.writes.inc({ verb: "delete", result: "ok" });
+      this.#memo.set(`${namespace}/${del.name}`, { slice: "deleted", at: this.#now() });
+    }
+    logger.info(
+      { service: key, applied: plan.apply.length, deleted: plan.delete.length },
+      "production slices written",
+    );
+    return "ok";
+  }
+
+  async #reconcileEndpoints(
+    key: ServiceKey,
+    prod: ClusterController,
+    service: ProductionService | undefined,
+    peaks: Contribution[],
+    signal: AbortSignal,
+  ): Promise<HandleResult> {
+    if (!service) return "ok"; // not (or no longer) production: the user's object is theirs
+    const refusal = literalModeRefusal(service);
+    if (refusal) {
+      this.#opts.logger.warn({ service: key, reason: refusal }, "literal mode refused");
+      await this.#event(service, "Warning", "LiteralModeRefused", refusal, signal);
+      return "ok";
+    }
+    const current = prod.endpoints?.get(key) as V1Endpoints | undefined;
+    const desired = desiredEndpoints(literalEndpointsOf(current), service, peaks);
+    await this.#reportConflicts(service, desired.conflicts, signal);
+    if (!desired.changed) {
+      this.#opts.metrics.noopSyncs.inc();
+      return "ok";
+    }
+    const path = `/api/v1/namespaces/${service.namespace}/endpoints/${service.name}`;
+    const body = endpointsUpdateBody(current, service.namespace, service.name, desired);
+    try {
+      if (current) {
+        await replaceObject(prod.client, path, body, signal);
+        this.#opts.metrics.writes.inc({ verb: "update", result: "ok" });
+      } else {
+        await prod.client.request({
+          method: "POST",
+          path: `/api/v1/namespaces/${service.namespace}/endpoints`,
+          query: { fieldManager: "kubeburst" },
+          body,
+          signal,
+        });
+        this.#opts.metrics.writes.inc({ verb: "create", result: "ok" });
+      }
+    } catch (err) {
+      // Someone changed the object since our cache saw it: read again and recompute.
+      if (err instanceof KubeApiError && (err.kind === "conflict" || err.kind === "already-exists")) {
+        return "retry";
+      }
+      throw err;
+    }
+    this.#opts.logger.info({ service: key }, "production endpoints written");
+    return "ok";
+  }
+
+  /** What we wrote for `key`: the cache, overridden by our own recent writes it has not shown yet. */
+  #written(key: ServiceKey, prod: ClusterController): WrittenSlice[] {
+    const { namespace } = parseServiceKey(key)!;
+    const byName = new Map<string, WrittenSlice>();
+    for (const s of prod.ourSlicesOf(key)) {
+      const w = writtenSliceOf(s);
+      if (w) byName.set(w.name, w);
+    }
+    const now = this.#now();
+    for (const [memoKey, memo] of this.#memo) {
+      if (now - memo.at > memoTtlMs) {
+        this.#memo.delete(memoKey);
+        continue;
+      }
+      const [ns, name] = memoKey.split("/") as [string, string];
+      if (ns !== namespace) continue;
+      const cached = byName.get(name);
+      if (memo.slice === "deleted") {
+        if (!cached) this.#memo.delete(memoKey);
+        else byName.delete(name);
+      } else if (memo.slice.labels["kubernetes.io/service-name"] === parseServiceKey(key)!.name) {
+        if (cached?.resourceVersion === memo.slice.resourceVersion) this.#memo.delete(memoKey);
+        else byName.set(name, memo.slice);
+      }
+    }
+    return [...byName.values()];
+  }
+
+  async #reportConflicts(
+    service: ProductionService,
+    conflicts: readonly ImportConflict[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (const c of conflicts) {
+      const message = JSON.stringify(c);
+      this.#opts.logger.warn(
+        { service: `${service.namespace}/${service.name}`, conflict: c },
+        "peak endpoints left out",
+      );
+      await this.#event(service, "Warning", "PeakEndpointsLeftOut", message, signal);
+    }
+  }
+
+  async #event(
+    service: ProductionService,
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const recorder = this.#opts.events();
+    if (!recorder) return;
+    const subject = {
+      kind: "Service",
+      apiVersion: "v1",
+      namespace: service.namespace,
+      name: service.name,
+      uid: service.uid,
+    };
+    const err = await recorder.record(subject, type, reason, message, signal);
+    if (err) this.#opts.logger.debug({ err }, "event not recorded");
+  }
+
+  #observePropagation(slice: DesiredSlice): void {
+    const trigger = slice.annotations["endpoints.kubernetes.io/last-change-trigger-time"];
+    if (!trigger) return;
+    const seconds = (Date.now() - Date.parse(trigger)) / 1000;
+    if (seconds >= 0 && Number.isFinite(seconds)) {
+      this.#opts.metrics.propagation.observe({ cluster: slice.sourceCluster }, seconds);
+    }
+  }
+
+  #maxPerSlice(): { maxPerSlice?: number } {
+    return this.#opts.maxPerSlice === undefined ? {} : { maxPerSlice: this.#opts.maxPerSlice };
+  }
+
+  #now(): number {
+    return this.#opts.clock.now();
+  }
+}
