@@ -8,6 +8,11 @@ export interface AggregatorOptions {
   onServiceChanged: (key: ServiceKey) => void;
   /** Every Service of a cluster's first list has been aggregated. */
   onClusterReady: (cluster: string) => void;
+  /**
+   * Whether `cluster` is still watched. A worker may send a snapshot of a cluster that was
+   * removed while it worked; it arrives after "cluster-removed" and must not bring it back.
+   */
+  isLive: (cluster: string) => boolean;
 }
 
 /**
@@ -70,6 +75,7 @@ export class Aggregator {
   }
 
   #applyService(info: ServiceInfo): void {
+    if (!this.#opts.isLive(info.cluster)) return;
     let byCluster = this.#views.get(info.service);
     const previous = byCluster?.get(info.cluster);
     const relevant = info.role.kind !== "none";
@@ -79,7 +85,10 @@ export class Aggregator {
       if (byCluster!.size === 0) this.#views.delete(info.service);
     } else {
       if (previous && sameContent(previous, info)) return;
-      if (!byCluster) this.#views.set(info.service, (byCluster = new Map()));
+      if (!byCluster) {
+        byCluster = new Map();
+        this.#views.set(info.service, byCluster);
+      }
       byCluster.set(info.cluster, info);
     }
     this.#opts.onServiceChanged(info.service);

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { runCommand } from "./run-command.ts";
 import { versionText } from "./version-command.ts";
 
 /** Exit codes of the `kubeburst` command. */
@@ -23,6 +24,14 @@ export async function main(argv: string[]): Promise<number> {
     .description("print the version of kubeburst and of the Kubernetes it is tested with")
     .action(() => {
       process.stdout.write(`${versionText()}\n`);
+    });
+
+  program
+    .command("run")
+    .description("watch every configured cluster and keep the union of endpoints in production")
+    .requiredOption("-c, --config <file>", "the config file (YAML)")
+    .action(async (opts: { config: string }) => {
+      code = await runCommand(opts.config);
     });
 
   program

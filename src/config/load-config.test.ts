@@ -52,13 +52,6 @@ test("a minimal config gets every default", () => {
     queue: { qps: 10, burst: 100, baseDelayMs: 5, maxDelayMs: 1_000_000 },
     api: { timeoutMs: 30_000 },
     metrics: { enabled: true, host: "127.0.0.1", port: 9090 },
-    leaderElection: {
-      enabled: false,
-      leaseName: "kubeburst",
-      leaseDurationMs: 15_000,
-      renewDeadlineMs: 10_000,
-      retryPeriodMs: 2000,
-    },
   });
   assert.deepEqual(clusters, [
     {
@@ -114,13 +107,6 @@ test("every setting can be given", () => {
     queue: { qps: 0.5, burst: 1, baseDelay: "10ms", maxDelay: "10ms" },
     api: { timeout: "2s" },
     metrics: { address: "off" },
-    leaderElection: {
-      enabled: true,
-      leaseName: "kubeburst.leader",
-      leaseDuration: "30s",
-      renewDeadline: "20s",
-      retryPeriod: "500ms",
-    },
   });
   const result = parseConfig(stringify(settings), "conf/kubeburst.yaml");
   assert.ok(result.ok, JSON.stringify(result));
@@ -157,13 +143,6 @@ test("every setting can be given", () => {
   assert.deepEqual(config.queue, { qps: 0.5, burst: 1, baseDelayMs: 10, maxDelayMs: 10 });
   assert.deepEqual(config.api, { timeoutMs: 2000 });
   assert.deepEqual(config.metrics, { enabled: false });
-  assert.deepEqual(config.leaderElection, {
-    enabled: true,
-    leaseName: "kubeburst.leader",
-    leaseDurationMs: 30_000,
-    renewDeadlineMs: 20_000,
-    retryPeriodMs: 500,
-  });
 });
 
 test("metrics addresses", () => {
@@ -528,32 +507,6 @@ test("each invalid field gets an error naming it and the reason", () => {
         name: "metrics bad port",
         change: (s) => Object.assign(s, { metrics: { address: "127.0.0.1:99999" } }),
         want: [["metrics.address", /port "99999"/]],
-      },
-      {
-        name: "leaderElection enabled string",
-        change: (s) => Object.assign(s, { leaderElection: { enabled: "yes" } }),
-        want: [["leaderElection.enabled", /expected true or false/]],
-      },
-      {
-        name: "leaderElection leaseName",
-        change: (s) => Object.assign(s, { leaderElection: { leaseName: "Lease_1" } }),
-        want: [["leaderElection.leaseName", /"Lease_1" is not a valid Lease name/]],
-      },
-      {
-        name: "leaderElection renewDeadline",
-        change: (s) =>
-          Object.assign(s, { leaderElection: { leaseDuration: "10s", renewDeadline: "10s" } }),
-        want: [["leaderElection.renewDeadline", /must be shorter than leaseDuration/]],
-      },
-      {
-        name: "leaderElection retryPeriod",
-        change: (s) => Object.assign(s, { leaderElection: { retryPeriod: "10s" } }),
-        want: [["leaderElection.retryPeriod", /must be shorter than renewDeadline/]],
-      },
-      {
-        name: "leaderElection retryPeriod too short",
-        change: (s) => Object.assign(s, { leaderElection: { retryPeriod: "10ms" } }),
-        want: [["leaderElection.retryPeriod", /too short; it must be at least 100ms/]],
       },
     ];
   for (const { name, change, want } of cases) {

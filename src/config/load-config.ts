@@ -20,7 +20,7 @@ export interface Config {
   sourcePath: string;
   /** Exactly one production cluster, then the peaks, in file order; kubeconfig paths absolute. */
   clusters: readonly ClusterSpec[];
-  /** Namespace of the discovery Secrets (and the Lease) in the production cluster; default `kubeburst`. */
+  /** Namespace of the discovery Secrets in the production cluster; default `kubeburst`. */
   namespace: string;
   /** How often cluster sources are re-read; default 30 000 (30 s), at least 1 s. */
   discoveryIntervalMs: number;
@@ -42,14 +42,6 @@ export interface Config {
   api: { timeoutMs: number };
   /** Address of /metrics, /healthz and /readyz; default 127.0.0.1:9090. */
   metrics: ListenAddress;
-  /** Lease-based leader election; off by default; 15 s lease, 10 s renew deadline, 2 s retry. */
-  leaderElection: {
-    enabled: boolean;
-    leaseName: string;
-    leaseDurationMs: number;
-    renewDeadlineMs: number;
-    retryPeriodMs: number;
-  };
 }
 
 /** Settings, or every reason they are invalid. */
@@ -147,13 +139,6 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
       },
       api: { timeoutMs: file.api.timeout },
       metrics: file.metrics.address,
-      leaderElection: {
-        enabled: file.leaderElection.enabled,
-        leaseName: file.leaderElection.leaseName,
-        leaseDurationMs: file.leaderElection.leaseDuration,
-        renewDeadlineMs: file.leaderElection.renewDeadline,
-        retryPeriodMs: file.leaderElection.retryPeriod,
-      },
     },
   };
 }

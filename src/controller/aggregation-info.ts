@@ -1,6 +1,6 @@
 import type { V1EndpointSlice, V1Service } from "@kubernetes/client-node";
 import type { Contribution } from "../domain/endpoints.ts";
-import { TRIGGER_TIME_ANNOTATION, type RoleResult, serviceRole } from "../domain/labels.ts";
+import { type RoleResult, serviceRole, TRIGGER_TIME_ANNOTATION } from "../domain/labels.ts";
 import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import { endpointGroupOf, productionServiceOf } from "../kube/object-shapes.ts";
@@ -51,7 +51,14 @@ export function serviceInfoOf(
   observedAt: number,
 ): ServiceInfo {
   const role: RoleResult = svc ? serviceRole(svc.metadata?.labels) : { kind: "none" };
-  const info: ServiceInfo = { kind: "service", cluster, clusterRole, service: key, role, observedAt };
+  const info: ServiceInfo = {
+    kind: "service",
+    cluster,
+    clusterRole,
+    service: key,
+    role,
+    observedAt,
+  };
   if (svc && clusterRole === "production" && role.kind === "production") {
     info.production = productionServiceOf(svc);
   }

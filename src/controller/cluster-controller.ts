@@ -1,8 +1,4 @@
-import type {
-  V1EndpointSlice,
-  V1Endpoints,
-  V1Service,
-} from "@kubernetes/client-node";
+import type { V1EndpointSlice, V1Endpoints, V1Service } from "@kubernetes/client-node";
 import {
   MANAGED_BY_KUBEBURST,
   MANAGED_BY_LABEL,
@@ -29,6 +25,8 @@ export interface ClusterControllerOptions {
   watchEndpoints: boolean;
   /** Called with the production Service a change may affect (SPEC M3: handlers only enqueue). */
   enqueue: (cluster: string, key: ServiceKey) => void;
+  /** Called with the Service whose written objects (our slices, literal Endpoints) changed. */
+  enqueueWrite: (key: ServiceKey) => void;
   /** Called once, when every informer of this cluster has listed (SPEC M4). */
   onSynced: (cluster: string) => void;
   /** Called when the cluster's overall state changes. */
@@ -83,7 +81,12 @@ export class ClusterController {
       ...common,
       path: "/apis/discovery.k8s.io/v1/endpointslices",
       labelSelector: `${SERVICE_NAME_LABEL},${NOT_OURS_SELECTOR}`,
-      handlers: this.#sliceHandlers(this.#slicesByService, onState, onHandlerError),
+      handlers: this.#sliceHandlers(
+        this.#slicesByService,
+        (k) => this.#enqueue(k),
+        onState,
+        onHandlerError,
+      ),
     });
     this.ourSlices =
       opts.role === "production"
@@ -93,7 +96,12 @@ export class ClusterController {
             resyncMs: 0,
             path: "/apis/discovery.k8s.io/v1/endpointslices",
             labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_KUBEBURST}`,
-            handlers: this.#sliceHandlers(this.#oursByService, onState, onHandlerError),
+            handlers: this.#sliceHandlers(
+              this.#oursByService,
+              (k) => this.#enqueueWrite(k),
+              onState,
+              onHandlerError,
+            ),
           })
         : undefined;
     this.endpoints =
@@ -101,10 +109,11 @@ export class ClusterController {
         ? new Reflector<V1Endpoints>({
             ...common,
             path: "/api/v1/endpoints",
+            // What we compare against, not input: a change only asks the writer to look again.
             handlers: {
-              onAdd: (ep) => this.#enqueue(objectKey(ep)),
-              onUpdate: (_old, ep) => this.#enqueue(objectKey(ep)),
-              onDelete: (ep) => this.#enqueue(objectKey(ep)),
+              onAdd: (ep) => this.#enqueueWrite(objectKey(ep)),
+              onUpdate: (_old, ep) => this.#enqueueWrite(objectKey(ep)),
+              onDelete: (ep) => this.#enqueueWrite(objectKey(ep)),
               onState,
               onHandlerError,
             },
@@ -122,11 +131,16 @@ export class ClusterController {
     return this.#reflectors().every((r) => r.hasSynced);
   }
 
+  /** Resolves once every informer has listed (or when `signal` aborts). */
+  async waitForSync(signal: AbortSignal): Promise<void> {
+    await Promise.all(this.#reflectors().map((r) => r.waitForSync(signal)));
+  }
+
   /** Runs the informers until `signal` aborts; reports sync once all have listed. */
   async run(signal: AbortSignal): Promise<void> {
     const reflectors = this.#reflectors();
     const runs = reflectors.map((r) => r.run(signal));
-    await Promise.all(reflectors.map((r) => r.waitForSync(signal)));
+    await this.waitForSync(signal);
     if (!signal.aborted) {
       this.#opts.logger.info({ cluster: this.name }, "cluster synced");
       this.#opts.onSynced(this.name);
@@ -134,7 +148,7 @@ export class ClusterController {
     await Promise.all(runs);
   }
 
-  /** Keys of every Service in the cache (enqueued once after sync and on leader change). */
+  /** Keys of every Service in the cache (the first list is delivered in full after sync). */
   serviceKeys(): ServiceKey[] {
     return this.services.list().map((s) => objectKey(s));
   }
@@ -164,6 +178,7 @@ export class ClusterController {
 
   #sliceHandlers(
     index: Map<ServiceKey, Set<string>>,
+    enqueue: (key: ServiceKey) => void,
     onState: () => void,
     onHandlerError: (err: unknown) => void,
   ) {
@@ -171,9 +186,12 @@ export class ClusterController {
       const svc = sliceService(slice);
       if (!svc) return;
       let set = index.get(svc);
-      if (!set) index.set(svc, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        index.set(svc, set);
+      }
       set.add(objectKey(slice));
-      this.#enqueue(svc);
+      enqueue(svc);
     };
     const remove = (slice: KubeObject) => {
       const svc = sliceService(slice);
@@ -181,7 +199,7 @@ export class ClusterController {
       const set = index.get(svc);
       set?.delete(objectKey(slice));
       if (set?.size === 0) index.delete(svc);
-      this.#enqueue(svc);
+      enqueue(svc);
     };
     return {
       onAdd: add,
@@ -198,6 +216,10 @@ export class ClusterController {
   #enqueue(key: ServiceKey): void {
     // Before sync the initial pass covers every Service; events then would only be duplicates.
     if (this.hasSynced) this.#opts.enqueue(this.name, key);
+  }
+
+  #enqueueWrite(key: ServiceKey): void {
+    if (this.hasSynced) this.#opts.enqueueWrite(key);
   }
 
   #reflectors(): Reflector<KubeObject>[] {

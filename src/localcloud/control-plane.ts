@@ -192,7 +192,6 @@ export class ControlPlane {
         `--controllers=${controllers.join(",")}`,
         "--leader-elect=false",
         "--secure-port=0",
-        "--concurrent-endpointslice-syncs=5",
         "--v=1",
       ],
     );

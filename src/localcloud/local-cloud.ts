@@ -32,8 +32,17 @@ export interface ClusterSpec {
 export interface LocalNode {
   cluster: string;
   name: string;
-  netns: string;
+  /** Its network namespace; `undefined` for an API-only node. */
+  netns: string | undefined;
   address: string;
+}
+
+export interface NodeOptions {
+  /**
+   * `true` (default): a network namespace running kube-proxy. `false`: only the Node object,
+   * for tests of the control plane that send no traffic (cheaper on two cores).
+   */
+  dataPath?: boolean;
 }
 
 export interface PodSpec {
@@ -47,6 +56,8 @@ export interface PodSpec {
   /** Name of that container port (for Services with a named targetPort). Default "http". */
   portName?: string;
   ready?: boolean;
+  /** `true` (default): a real HTTP server in its own namespace. `false`: only the Pod object. */
+  serve?: boolean;
 }
 
 export interface LocalPod {
@@ -54,9 +65,10 @@ export interface LocalPod {
   name: string;
   namespace: string;
   node: string;
-  netns: string;
+  /** The server's namespace and process; `undefined` for a Pod object without a server. */
+  netns: string | undefined;
   ip: string;
-  process: StartedProcess;
+  process: StartedProcess | undefined;
 }
 
 interface ClusterState {
@@ -136,16 +148,18 @@ export class LocalCloud {
    * Adds a node: its Node object (with an InternalIP), a network namespace on the fabric, and
    * kube-proxy in nftables mode inside it. Resolves when kube-proxy has programmed its table.
    */
-  async addNode(clusterName: string, name: string): Promise<LocalNode> {
+  async addNode(clusterName: string, name: string, options: NodeOptions = {}): Promise<LocalNode> {
     const state = this.#state(clusterName);
     const plane = state.plane;
     const address = nodeAddress(plane.index, state.nodes.length);
-    const fabric = await this.#ensureFabric();
-    const netns = await fabric.attach(
-      `${clusterName}-${name}`,
-      `${address}/${fabricPrefixLength}`,
-      [allServiceRanges],
-    );
+    const dataPath = options.dataPath ?? true;
+    const netns = dataPath
+      ? await (await this.#ensureFabric()).attach(
+          `${clusterName}-${name}`,
+          `${address}/${fabricPrefixLength}`,
+          [allServiceRanges],
+        )
+      : undefined;
     const node: LocalNode = { cluster: clusterName, name, netns, address };
     state.nodes.push(node);
 
@@ -177,6 +191,7 @@ export class LocalCloud {
         },
       },
     });
+    if (netns === undefined) return node;
 
     const nodeDir = path.join(this.dir, clusterName, `node-${name}`);
     await mkdir(nodeDir, { recursive: true });
@@ -226,22 +241,26 @@ export class LocalCloud {
     const namespace = spec.namespace ?? "default";
     const port = spec.port ?? 8080;
     const ip = podAddress(state.plane.index, state.podCount++);
-    const fabric = await this.#ensureFabric();
-    const netns = await fabric.attach(
-      `${clusterName}-pod${state.podCount}`,
-      `${ip}/${fabricPrefixLength}`,
-    );
-    const proc = this.#procs.start(`${clusterName}-pod-${spec.name}`, "ip", [
-      "netns",
-      "exec",
-      netns,
-      process.execPath,
-      path.join(here, "pod-server.ts"),
-      spec.name,
-      clusterName,
-      String(port),
-    ]);
-    await waitForOutput(proc, "serving", 20_000);
+    let netns: string | undefined;
+    let proc: StartedProcess | undefined;
+    if (spec.serve ?? true) {
+      const fabric = await this.#ensureFabric();
+      netns = await fabric.attach(
+        `${clusterName}-pod${state.podCount}`,
+        `${ip}/${fabricPrefixLength}`,
+      );
+      proc = this.#procs.start(`${clusterName}-pod-${spec.name}`, "ip", [
+        "netns",
+        "exec",
+        netns,
+        process.execPath,
+        path.join(here, "pod-server.ts"),
+        spec.name,
+        clusterName,
+        String(port),
+      ]);
+      await waitForOutput(proc, "serving", 20_000);
+    }
     const pod: LocalPod = {
       cluster: clusterName,
       name: spec.name,
@@ -312,7 +331,7 @@ export class LocalCloud {
       path: `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`,
       body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 },
     });
-    await this.#procs.stop(pod.process);
+    if (pod.process) await this.#procs.stop(pod.process);
     state.pods = state.pods.filter((p) => p !== pod);
   }
 
@@ -336,6 +355,11 @@ export class LocalCloud {
     url: string,
     count: number,
   ): Promise<{ byPod: Record<string, number>; failed: number }> {
+    if (node.netns === undefined) {
+      throw new Error(
+        `node ${node.cluster}/${node.name} has no data path; add it with dataPath: true`,
+      );
+    }
     const { stdout } = await run(
       "ip",
       [

@@ -10,6 +10,7 @@ export type ClusterState = (typeof clusterStates)[number];
  */
 export class Metrics {
   readonly registry = new Registry();
+  readonly #queues = new Map<string, () => number>();
 
   /** Writes to the production cluster, by verb (apply, delete, update) and result (ok, error). */
   readonly writes = new Counter({
@@ -26,12 +27,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Keys waiting in the work queues. */
+  /** Keys waiting in the work queues, read when scraped. */
   readonly queueDepth = new Gauge({
     name: "kubeburst_queue_depth",
     help: "Keys waiting in a work queue.",
     labelNames: ["queue"] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [queue, depth] of this.#queues) this.queueDepth.set({ queue }, depth());
+    },
   });
 
   /** 1 for the state each watched cluster is in, 0 for the others. */
@@ -59,6 +63,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Reports the depth of queue `name` as `depth()` at every scrape. */
+  trackQueue(name: string, depth: () => number): void {
+    this.#queues.set(name, depth);
+  }
+
   /** Drops every series of a cluster that was removed from the configuration. */
   forgetCluster(cluster: string): void {
     for (const state of clusterStates) this.clusterState.remove({ cluster, state });
@@ -67,6 +76,7 @@ export class Metrics {
 
   /** Sets the state gauge of `cluster` to `state`. */
   setClusterState(cluster: string, state: ClusterState): void {
-    for (const s of clusterStates) this.clusterState.set({ cluster, state: s }, s === state ? 1 : 0);
+    for (const s of clusterStates)
+      this.clusterState.set({ cluster, state: s }, s === state ? 1 : 0);
   }
 }

@@ -1,7 +1,7 @@
 import type { V1EndpointSlice, V1Endpoints } from "@kubernetes/client-node";
 import type { Aggregator } from "../aggregate/aggregator.ts";
-import type { ClusterController } from "../controller/cluster-controller.ts";
 import type { ServiceInfo } from "../controller/aggregation-info.ts";
+import type { ClusterController } from "../controller/cluster-controller.ts";
 import { type DesiredSlice, desiredSlices } from "../domain/desired-slices.ts";
 import type { Contribution } from "../domain/endpoints.ts";
 import type { ImportConflict } from "../domain/imported-groups.ts";
@@ -27,8 +27,8 @@ import {
 } from "../kube/writes.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { HandleResult } from "../runtime/worker-pool.ts";
 import type { Clock } from "../runtime/clock.ts";
+import type { HandleResult } from "../runtime/worker-pool.ts";
 
 export type WriteMode = "endpointslice" | "endpoints";
 
@@ -44,6 +44,9 @@ export interface ServiceWriterOptions {
   /** Endpoints per slice, default 100. */
   maxPerSlice?: number;
 }
+
+/** Our cache is behind the server (a write conflicted): read again and recompute, rate limited. */
+class RetryLater extends Error {}
 
 /** How long a write we made shadows the cache, ms: until the watch has brought it back. */
 const memoTtlMs = 30_000;
@@ -66,11 +69,11 @@ export class ServiceWriter {
   /** Makes production hold the union for Service `key`. "retry" asks for a rate-limited retry. */
   async reconcile(key: ServiceKey, signal: AbortSignal): Promise<HandleResult> {
     const prod = this.#opts.production();
-    if (!prod || !prod.hasSynced) return "retry";
+    if (!prod?.hasSynced) return "retry";
     const views = this.#opts.aggregator.views(key);
-    const production = views.find(
-      (v) => v.cluster === prod.name && v.production !== undefined,
-    ) as (ServiceInfo & { production: ProductionService }) | undefined;
+    const production = views.find((v) => v.cluster === prod.name && v.production !== undefined) as
+      | (ServiceInfo & { production: ProductionService })
+      | undefined;
     const peaks: Contribution[] = production
       ? views
           .filter(
@@ -82,11 +85,18 @@ export class ServiceWriter {
           .map((v) => v.contribution!)
       : [];
     try {
+      let wrote: boolean;
       if (this.#opts.mode === "endpoints") {
-        return await this.#reconcileEndpoints(key, prod, production?.production, peaks, signal);
+        wrote = await this.#reconcileEndpoints(key, prod, production?.production, peaks, signal);
+        // Slices of ours are leftovers of endpointslice mode: they would double the peak's share.
+        wrote = (await this.#reconcileSlices(key, prod, undefined, [], signal)) || wrote;
+      } else {
+        wrote = await this.#reconcileSlices(key, prod, production?.production, peaks, signal);
       }
-      return await this.#reconcileSlices(key, prod, production?.production, peaks, signal);
+      if (!wrote) this.#opts.metrics.noopSyncs.inc();
+      return "ok";
     } catch (err) {
+      if (err instanceof RetryLater) return "retry";
       if (signal.aborted) throw err;
       const kind = err instanceof KubeApiError ? err.kind : "bug";
       this.#opts.logger.warn({ service: key, kind, err }, "write failed; will retry");
@@ -100,7 +110,7 @@ export class ServiceWriter {
     service: ProductionService | undefined,
     peaks: Contribution[],
     signal: AbortSignal,
-  ): Promise<HandleResult> {
+  ): Promise<boolean> {
     let desired: DesiredSlice[] = [];
     if (service && service.type !== "ExternalName") {
       const result = desiredSlices(service, peaks, this.#maxPerSlice());
@@ -109,10 +119,7 @@ export class ServiceWriter {
     }
     const written = this.#written(key, prod);
     const plan = planSliceWrites(desired, written);
-    if (plan.apply.length === 0 && plan.delete.length === 0) {
-      this.#opts.metrics.noopSyncs.inc();
-      return "ok";
-    }
+    if (plan.apply.length === 0 && plan.delete.length === 0) return false;
     const { metrics, logger } = this.#opts;
     for (const slice of plan.apply) {
       const applied = await serverSideApply<V1EndpointSlice>(
@@ -123,7 +130,8 @@ export class ServiceWriter {
       );
       metrics.writes.inc({ verb: "apply", result: "ok" });
       const back = writtenSliceOf(applied);
-      if (back) this.#memo.set(`${slice.namespace}/${slice.name}`, { slice: back, at: this.#now() });
+      if (back)
+        this.#memo.set(`${slice.namespace}/${slice.name}`, { slice: back, at: this.#now() });
       this.#observePropagation(slice);
     }
     const { namespace } = parseServiceKey(key)!;
@@ -141,7 +149,7 @@ export class ServiceWriter {
       { service: key, applied: plan.apply.length, deleted: plan.delete.length },
       "production slices written",
     );
-    return "ok";
+    return true;
   }
 
   async #reconcileEndpoints(
@@ -150,21 +158,18 @@ export class ServiceWriter {
     service: ProductionService | undefined,
     peaks: Contribution[],
     signal: AbortSignal,
-  ): Promise<HandleResult> {
-    if (!service) return "ok"; // not (or no longer) production: the user's object is theirs
+  ): Promise<boolean> {
+    if (!service) return false; // not (or no longer) production: the user's object is theirs
     const refusal = literalModeRefusal(service);
     if (refusal) {
       this.#opts.logger.warn({ service: key, reason: refusal }, "literal mode refused");
       await this.#event(service, "Warning", "LiteralModeRefused", refusal, signal);
-      return "ok";
+      return false;
     }
     const current = prod.endpoints?.get(key) as V1Endpoints | undefined;
     const desired = desiredEndpoints(literalEndpointsOf(current), service, peaks);
     await this.#reportConflicts(service, desired.conflicts, signal);
-    if (!desired.changed) {
-      this.#opts.metrics.noopSyncs.inc();
-      return "ok";
-    }
+    if (!desired.changed) return false;
     const path = `/api/v1/namespaces/${service.namespace}/endpoints/${service.name}`;
     const body = endpointsUpdateBody(current, service.namespace, service.name, desired);
     try {
@@ -183,13 +188,16 @@ export class ServiceWriter {
       }
     } catch (err) {
       // Someone changed the object since our cache saw it: read again and recompute.
-      if (err instanceof KubeApiError && (err.kind === "conflict" || err.kind === "already-exists")) {
-        return "retry";
+      if (
+        err instanceof KubeApiError &&
+        (err.kind === "conflict" || err.kind === "already-exists")
+      ) {
+        throw new RetryLater();
       }
       throw err;
     }
     this.#opts.logger.info({ service: key }, "production endpoints written");
-    return "ok";
+    return true;
   }
 
   /** What we wrote for `key`: the cache, overridden by our own recent writes it has not shown yet. */

@@ -15,7 +15,6 @@ const log = (line: string) => process.stderr.write(`# ${line}\n`);
 
 describe("local cloud", { timeout: 600_000 }, () => {
   let cloud: LocalCloud;
-  let leftovers: { pids: number[]; namespaces: string[] } = { pids: [], namespaces: [] };
 
   before(async () => {
     cloud = await LocalCloud.start([{ name: "alpha", controllerManager: true }, { name: "beta" }], {
@@ -24,7 +23,6 @@ describe("local cloud", { timeout: 600_000 }, () => {
   });
 
   after(async () => {
-    leftovers = cloud.leftovers();
     await cloud.close();
   });
 

@@ -1,0 +1,57 @@
+import { ForwardingController } from "../app/forwarding-controller.ts";
+import { formatConfigErrors, loadConfigFile } from "../config/load-config.ts";
+import { startHealthServer } from "../observability/health-server.ts";
+import { createLogger } from "../observability/logger.ts";
+import { Metrics } from "../observability/metrics.ts";
+import { systemClock } from "../runtime/clock.ts";
+
+/**
+ * `kubeburst run --config FILE`: validates the file (exit 2 with every problem on stderr), then
+ * runs the forwarding controller until SIGINT or SIGTERM, and exits 0 after a clean stop.
+ */
+export async function runCommand(configPath: string): Promise<number> {
+  const loaded = await loadConfigFile(configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`${formatConfigErrors(loaded.errors)}\n`);
+    return 2;
+  }
+  const config = loaded.config;
+  const logger = createLogger();
+  const metrics = new Metrics();
+  const controller = new ForwardingController({ config, logger, metrics, clock: systemClock });
+
+  const stop = new AbortController();
+  const onSignal = (name: string) => {
+    logger.info({ signal: name }, "stopping");
+    stop.abort();
+  };
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+
+  let server: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+  if (config.metrics.enabled) {
+    try {
+      server = await startHealthServer(config.metrics.host, config.metrics.port, metrics, () =>
+        controller.readiness(),
+      );
+    } catch (err) {
+      logger.error(
+        { err },
+        'cannot listen for metrics (metrics.address); change it or set it to "off"',
+      );
+      return 1;
+    }
+    logger.info({ address: server.address }, "serving /metrics, /healthz and /readyz");
+  }
+  try {
+    await controller.run(stop.signal);
+    return 0;
+  } catch (err) {
+    logger.error({ err }, "kubeburst stopped on an error");
+    return 1;
+  } finally {
+    stop.abort();
+    await server?.close();
+    logger.flush();
+  }
+}

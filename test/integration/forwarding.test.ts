@@ -1,0 +1,497 @@
+// The forwarding controller end to end on real API servers (SPEC M1–M8): a private production
+// cluster and two public peak clusters, each with kube-controller-manager making the native
+// slices, and `kubeburst run` as a child process driven only through its config file, Secrets
+// and the clusters.
+import assert from "node:assert/strict";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { V1EndpointSlice } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
+import { LocalCloud, type LocalPod } from "../../src/localcloud/local-cloud.ts";
+import { eventually } from "../support/eventually.ts";
+import {
+  createNamespace,
+  createService,
+  deleteObject,
+  endpointsAddresses,
+  getEndpoints,
+  labelService,
+  OURS,
+  readiness,
+  slicesOf,
+} from "../support/kube-fixtures.ts";
+
+const log = (line: string) => process.stderr.write(`# ${line}\n`);
+const PRODUCTION = { "kubeburst.io/role": "production" };
+const PEAK = { "kubeburst.io/role": "peak" };
+/** Generous for two cores; each check reports how long it really took. */
+const within = { timeoutMs: 30_000 };
+
+describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () => {
+  let cloud: LocalCloud;
+  let dir: string;
+  let kb: KubeburstProcess | undefined;
+  const kubeconfigs: Record<string, string> = {};
+
+  const api = (cluster: string) => cloud.cluster(cluster).client;
+  const ip = (pod: LocalPod) => pod.ip;
+
+  /** Writes the config file: private + public-a, plus `extra` peak clusters. */
+  async function writeConfig(
+    options: { extraPeaks?: string[]; mode?: string } = {},
+  ): Promise<string> {
+    const peak = (name: string) => ({
+      name,
+      role: "peak",
+      kubeconfig: kubeconfigs[name],
+      allowedCIDRs: ["198.18.0.0/15"],
+    });
+    const config = {
+      clusters: [
+        { name: "private", role: "production", kubeconfig: kubeconfigs.private },
+        peak("public-a"),
+        ...(options.extraPeaks ?? []).map(peak),
+      ],
+      discoveryInterval: "1s",
+      resyncPeriod: "5s",
+      syncTimeout: "60s",
+      workers: 4,
+      mode: options.mode ?? "endpointslice",
+      metrics: { address: "127.0.0.1:0" },
+    };
+    const file = path.join(dir, options.mode === "endpoints" ? "literal.yaml" : "kubeburst.yaml");
+    // Written whole and renamed, as an editor or a ConfigMap update does: never read half-written.
+    await writeFile(`${file}.tmp`, stringify(config));
+    await rename(`${file}.tmp`, file);
+    return file;
+  }
+
+  async function ourSlices(namespace: string, name: string): Promise<V1EndpointSlice[]> {
+    return slicesOf(api("private"), namespace, name, OURS);
+  }
+
+  async function timed(what: string, check: () => Promise<void>): Promise<void> {
+    const started = Date.now();
+    await eventually(what, check, within);
+    log(`${what}: ${Date.now() - started} ms`);
+  }
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "kubeburst-forwarding-"));
+    cloud = await LocalCloud.start(
+      [
+        { name: "private", controllerManager: true },
+        { name: "public-a", controllerManager: true },
+        { name: "public-b", controllerManager: true },
+      ],
+      { log },
+    );
+    for (const name of cloud.clusterNames()) {
+      kubeconfigs[name] = path.join(dir, `${name}.kubeconfig`);
+      await writeFile(kubeconfigs[name], cloud.cluster(name).kubeconfig, { mode: 0o600 });
+      await cloud.addNode(name, "node-1", { dataPath: false });
+      for (const ns of ["shop", "other"]) await createNamespace(api(name), ns);
+    }
+    kb = await KubeburstProcess.start(await writeConfig(), dir);
+    await kb.waitReady();
+  });
+
+  after(async () => {
+    await kb?.stop();
+    await cloud?.close();
+    if (dir && !process.env.KUBEBURST_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("the union appears in production and follows adds, removals and readiness", async () => {
+    const prodSvc = await createService(api("private"), {
+      namespace: "shop",
+      name: "web",
+      labels: PRODUCTION,
+      selector: { app: "web" },
+    });
+    await createService(api("public-a"), {
+      namespace: "shop",
+      name: "web",
+      labels: PEAK,
+      selector: { app: "web" },
+    });
+    const pod = (cluster: string, name: string, ready = true) =>
+      cloud.addPod(cluster, {
+        name,
+        namespace: "shop",
+        labels: { app: "web" },
+        serve: false,
+        ready,
+      });
+    const [w1, w2] = [await pod("private", "web-1"), await pod("private", "web-2")];
+    const [a1, a2] = [await pod("public-a", "web-a1"), await pod("public-a", "web-a2")];
+
+    await timed("peak endpoints appear in production", async () => {
+      assert.deepEqual(readiness(await ourSlices("shop", "web")), {
+        [ip(a1)]: true,
+        [ip(a2)]: true,
+      });
+    });
+    const slices = await ourSlices("shop", "web");
+    for (const s of slices) {
+      assert.equal(s.metadata?.labels?.["kubeburst.io/source-cluster"], "public-a");
+      assert.equal(s.addressType, "IPv4");
+      assert.deepEqual(s.ports, [{ name: "http", port: 8080, protocol: "TCP" }]);
+      assert.equal(s.metadata?.ownerReferences?.[0]?.uid, prodSvc.metadata?.uid);
+      for (const e of s.endpoints ?? []) {
+        assert.equal(e.nodeName, undefined, "no nodeName: kube-proxy must not treat it as local");
+        assert.equal(e.targetRef, undefined);
+      }
+    }
+    // kube-controller-manager's own slice for the production pods is untouched.
+    const native = await slicesOf(
+      api("private"),
+      "shop",
+      "web",
+      "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io",
+    );
+    assert.deepEqual(readiness(native), { [ip(w1)]: true, [ip(w2)]: true });
+
+    const a3 = await pod("public-a", "web-a3");
+    await timed("an added peak pod appears", async () => {
+      assert.equal(readiness(await ourSlices("shop", "web"))[ip(a3)], true);
+    });
+    await cloud.setPodReady(a1, false);
+    await timed("a peak pod turned not ready is written not ready", async () => {
+      assert.equal(readiness(await ourSlices("shop", "web"))[ip(a1)], false);
+    });
+    await cloud.setPodReady(a1, true);
+    await timed("it turns ready again", async () => {
+      assert.equal(readiness(await ourSlices("shop", "web"))[ip(a1)], true);
+    });
+    await cloud.removePod(a2);
+    await timed("a removed peak pod disappears", async () => {
+      assert.deepEqual(readiness(await ourSlices("shop", "web")), {
+        [ip(a1)]: true,
+        [ip(a3)]: true,
+      });
+    });
+  });
+
+  test("both label forms pair; unlabelled Services and other namespaces are untouched", async () => {
+    const mk = async (
+      cluster: string,
+      namespace: string,
+      name: string,
+      labels: Record<string, string>,
+    ) => {
+      await createService(api(cluster), { namespace, name, labels, selector: { app: name } });
+      if (cluster === "public-a") {
+        await cloud.addPod(cluster, {
+          name: `${name}-${namespace}-1`,
+          namespace,
+          labels: { app: name },
+          serve: false,
+        });
+      }
+    };
+    // Must stay untouched:
+    await mk("private", "shop", "plain", {});
+    await mk("public-a", "shop", "plain", {});
+    await mk("private", "other", "web", {}); // production side unlabelled
+    await mk("public-a", "other", "web", PEAK);
+    await mk("private", "shop", "api", PRODUCTION); // peak only in another namespace
+    await mk("public-a", "other", "api", PEAK);
+    await mk("private", "shop", "pinned", {
+      ...PRODUCTION,
+      "kubeburst.io/peer-cluster": "public-b",
+    });
+    await mk("public-a", "shop", "pinned", PEAK); // production pairs with public-b only
+    // Must pair:
+    await mk("private", "shop", "legacy", { "ex-remote": "false" });
+    await mk("public-a", "shop", "legacy", { "ex-remote": "true", "peer-cluster": "private" });
+    await mk("private", "shop", "mixed", {
+      ...PRODUCTION,
+      "kubeburst.io/peer-cluster": "public-a",
+    });
+    await mk("public-a", "shop", "mixed", { "ex-remote": "true" });
+
+    const legacyPod = cloud.pods("public-a").find((p) => p.name === "legacy-shop-1")!;
+    const mixedPod = cloud.pods("public-a").find((p) => p.name === "mixed-shop-1")!;
+    await timed("the alias labels pair", async () => {
+      assert.deepEqual(readiness(await ourSlices("shop", "legacy")), { [ip(legacyPod)]: true });
+    });
+    await timed("the kubeburst.io labels mixed with an alias pair", async () => {
+      assert.deepEqual(readiness(await ourSlices("shop", "mixed")), { [ip(mixedPod)]: true });
+    });
+    // Everything above was enqueued before the pairs that converged; give stragglers a resync.
+    await sleep(6_000);
+    for (const [ns, name] of [
+      ["shop", "plain"],
+      ["other", "web"],
+      ["shop", "api"],
+      ["shop", "pinned"],
+    ] as const) {
+      assert.deepEqual(await ourSlices(ns, name), [], `${ns}/${name} must have no slices of ours`);
+    }
+    const everywhere = await api("private").request<{ items: V1EndpointSlice[] }>({
+      method: "GET",
+      path: "/apis/discovery.k8s.io/v1/endpointslices",
+      query: { labelSelector: OURS },
+    });
+    const services = new Set(
+      everywhere.items.map(
+        (s) => `${s.metadata?.namespace}/${s.metadata?.labels?.["kubernetes.io/service-name"]}`,
+      ),
+    );
+    assert.deepEqual([...services].sort(), ["shop/legacy", "shop/mixed", "shop/web"]);
+  });
+
+  test("unlabelling or deleting the peak withdraws at once; a deleted production Service leaves nothing", async () => {
+    await createService(api("private"), {
+      namespace: "shop",
+      name: "cart",
+      labels: PRODUCTION,
+      selector: { app: "cart" },
+    });
+    await createService(api("public-a"), {
+      namespace: "shop",
+      name: "cart",
+      labels: PEAK,
+      selector: { app: "cart" },
+    });
+    const c1 = await cloud.addPod("public-a", {
+      name: "cart-a1",
+      namespace: "shop",
+      labels: { app: "cart" },
+      serve: false,
+    });
+    const present = async () =>
+      assert.deepEqual(readiness(await ourSlices("shop", "cart")), { [ip(c1)]: true });
+    const absent = async () => assert.deepEqual(await ourSlices("shop", "cart"), []);
+
+    await timed("cart converges", present);
+    await labelService(api("public-a"), "shop", "cart", { "kubeburst.io/role": null });
+    await timed("an unlabelled peak is withdrawn", absent);
+    await labelService(api("public-a"), "shop", "cart", PEAK);
+    await timed("relabelled, it returns", present);
+    await deleteObject(api("public-a"), "/api/v1/namespaces/shop/services/cart");
+    await timed("a deleted peak Service is withdrawn", absent);
+    await createService(api("public-a"), {
+      namespace: "shop",
+      name: "cart",
+      labels: PEAK,
+      selector: { app: "cart" },
+    });
+    await timed("recreated, it returns", present);
+    // No garbage collector runs in private: kubeburst itself must clean up.
+    await deleteObject(api("private"), "/api/v1/namespaces/shop/services/cart");
+    await timed("a deleted production Service leaves no slice of ours", absent);
+  });
+
+  describe("clusters added and removed at run time", () => {
+    let b1: LocalPod;
+    before(async () => {
+      await createService(api("public-b"), {
+        namespace: "shop",
+        name: "web",
+        labels: PEAK,
+        selector: { app: "web" },
+      });
+      b1 = await cloud.addPod("public-b", {
+        name: "web-b1",
+        namespace: "shop",
+        labels: { app: "web" },
+        serve: false,
+      });
+    });
+    const fromB = async () =>
+      (await ourSlices("shop", "web")).filter(
+        (s) => s.metadata?.labels?.["kubeburst.io/source-cluster"] === "public-b",
+      );
+
+    test("through the config file", async () => {
+      await writeConfig({ extraPeaks: ["public-b"] });
+      await timed("a cluster added to the file contributes", async () => {
+        assert.deepEqual(readiness(await fromB()), { [ip(b1)]: true });
+      });
+      await writeConfig();
+      await timed("a cluster removed from the file is withdrawn", async () => {
+        assert.deepEqual(await fromB(), []);
+      });
+      assert.ok((await ourSlices("shop", "web")).length > 0, "public-a's slices stay");
+    });
+
+    test("through a Secret", async () => {
+      await createNamespace(api("private"), "kubeburst");
+      await api("private").request({
+        method: "POST",
+        path: "/api/v1/namespaces/kubeburst/secrets",
+        body: {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "public-b", labels: { "kubeburst.io/cluster": "true" } },
+          stringData: {
+            kubeconfig: cloud.cluster("public-b").kubeconfig,
+            allowedCIDRs: "198.18.0.0/15",
+          },
+        },
+      });
+      await timed("a cluster registered by a Secret contributes", async () => {
+        assert.deepEqual(readiness(await fromB()), { [ip(b1)]: true });
+      });
+      await deleteObject(api("private"), "/api/v1/namespaces/kubeburst/secrets/public-b");
+      await timed("its Secret deleted, it is withdrawn", async () => {
+        assert.deepEqual(await fromB(), []);
+      });
+    });
+  });
+
+  test("no loop: after convergence, 60 s with a 5 s resync make no write", async () => {
+    const snapshot = async () => {
+      const list = await api("private").request<{ items: V1EndpointSlice[] }>({
+        method: "GET",
+        path: "/apis/discovery.k8s.io/v1/endpointslices",
+        query: { labelSelector: OURS },
+      });
+      return Object.fromEntries(
+        list.items.map((s) => [
+          `${s.metadata?.namespace}/${s.metadata?.name}`,
+          s.metadata?.resourceVersion,
+        ]),
+      );
+    };
+    // Converged: nothing written for a few seconds.
+    let writes = await kb!.metric("kubeburst_writer_writes_total");
+    await eventually("writes settle", async () => {
+      await sleep(3_000);
+      const now = await kb!.metric("kubeburst_writer_writes_total");
+      const settled = now === writes;
+      writes = now;
+      assert.ok(settled);
+    });
+    const before = await snapshot();
+    const noopsBefore = await kb!.metric("kubeburst_writer_noop_syncs_total");
+    assert.ok(Object.keys(before).length >= 3, "there are slices of ours to rewrite, if it looped");
+    await sleep(60_000);
+    assert.equal(
+      await kb!.metric("kubeburst_writer_writes_total"),
+      writes,
+      "writes counted by kubeburst",
+    );
+    assert.deepEqual(await snapshot(), before, "resourceVersions of our slices");
+    const noops = (await kb!.metric("kubeburst_writer_noop_syncs_total")) - noopsBefore;
+    log(`60 s: 0 writes, ${noops} reconciles that found nothing to do`);
+    assert.ok(noops >= 10, `the resync ran (${noops} no-op reconciles)`);
+  });
+
+  test("a restart after convergence deletes and recreates nothing", async () => {
+    const uids = async () => {
+      const list = await api("private").request<{ items: V1EndpointSlice[] }>({
+        method: "GET",
+        path: "/apis/discovery.k8s.io/v1/endpointslices",
+        query: { labelSelector: OURS },
+      });
+      return Object.fromEntries(
+        list.items.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s.metadata?.uid]),
+      );
+    };
+    const before = await uids();
+    await kb!.stop();
+    assert.equal(await kb!.exited, 0, "a clean stop on SIGTERM");
+    kb = await KubeburstProcess.start(await writeConfig(), dir, "kubeburst-restarted");
+    await kb.waitReady();
+    // Let the writer go over every Service at least once (it resyncs every 5 s).
+    await eventually("the writer has looked at every Service", async () => {
+      assert.ok(
+        (await kb!.metric("kubeburst_writer_noop_syncs_total")) >= Object.keys(before).length,
+      );
+    });
+    assert.deepEqual(await uids(), before);
+    assert.equal(await kb.metric("kubeburst_writer_writes_total"), 0);
+  });
+
+  test("literal mode: the Endpoints of a selector-less Service hold the union, mirrored into slices", async () => {
+    await kb!.stop();
+    kb = undefined;
+    for (const cluster of ["private", "public-a"]) await createNamespace(api(cluster), "literal");
+    await createService(api("private"), {
+      namespace: "literal",
+      name: "db",
+      labels: PRODUCTION,
+      ports: [{ name: "http", port: 80, targetPort: 8080 }],
+    });
+    const userAddress = "198.18.2.250";
+    await api("private").request({
+      method: "POST",
+      path: "/api/v1/namespaces/literal/endpoints",
+      body: {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: "db", namespace: "literal" },
+        subsets: [
+          {
+            addresses: [{ ip: userAddress }],
+            ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+          },
+        ],
+      },
+    });
+    await createService(api("private"), {
+      namespace: "literal",
+      name: "selected",
+      labels: PRODUCTION,
+      selector: { app: "selected" },
+    });
+    await createService(api("public-a"), {
+      namespace: "literal",
+      name: "db",
+      labels: PEAK,
+      selector: { app: "db" },
+    });
+    const pod = (name: string) =>
+      cloud.addPod("public-a", { name, namespace: "literal", labels: { app: "db" }, serve: false });
+    const [d1, d2] = [await pod("db-1"), await pod("db-2")];
+
+    kb = await KubeburstProcess.start(
+      await writeConfig({ mode: "endpoints" }),
+      dir,
+      "kubeburst-literal",
+    );
+    await kb.waitReady();
+    const union = [userAddress, ip(d1), ip(d2)].sort();
+    await timed("the Endpoints hold the user's address and the peak's", async () => {
+      assert.deepEqual(
+        endpointsAddresses(await getEndpoints(api("private"), "literal", "db")),
+        union,
+      );
+    });
+    await timed("kube-controller-manager mirrors them into slices", async () => {
+      const mirrored = await slicesOf(
+        api("private"),
+        "literal",
+        "db",
+        "endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io",
+      );
+      assert.deepEqual(Object.keys(readiness(mirrored)).sort(), union);
+    });
+    await cloud.removePod(d2);
+    await timed("a removed peak pod leaves the Endpoints; the user's address stays", async () => {
+      assert.deepEqual(
+        endpointsAddresses(await getEndpoints(api("private"), "literal", "db")),
+        [userAddress, ip(d1)].sort(),
+      );
+    });
+    await timed("a production Service with a selector is refused with an Event", async () => {
+      const events = await api("private").request<{ items: { reason?: string; type?: string }[] }>({
+        method: "GET",
+        path: "/api/v1/namespaces/literal/events",
+        query: { fieldSelector: "involvedObject.name=selected" },
+      });
+      assert.ok(
+        events.items.some((e) => e.reason === "LiteralModeRefused" && e.type === "Warning"),
+        JSON.stringify(events.items),
+      );
+    });
+    assert.equal(await getEndpoints(api("private"), "literal", "selected"), undefined);
+  });
+});
