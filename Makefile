@@ -37,11 +37,11 @@ check: typecheck lint
 
 ## test: everything: check, then integration and end-to-end tests on real local clusters (root)
 test: typecheck lint system-deps k8s-bin
-	npx node --test --test-concurrency=1 --test-timeout=900000 $(UNIT_TESTS) $(CLOUD_TESTS)
+	npx node --test --test-concurrency=1 --test-timeout=1800000 $(UNIT_TESTS) $(CLOUD_TESTS)
 
 ## test-cloud: only the tests on the local cloud
 test-cloud: deps system-deps k8s-bin
-	npx node --test --test-concurrency=1 --test-timeout=900000 $(CLOUD_TESTS)
+	npx node --test --test-concurrency=1 --test-timeout=1800000 $(CLOUD_TESTS)
 
 ## demo: two local clusters, kubeburst between them, traffic visibly crossing (root)
 demo: deps system-deps k8s-bin

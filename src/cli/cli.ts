@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { checkCommand } from "./check-command.ts";
 import { runCommand } from "./run-command.ts";
 import { versionText } from "./version-command.ts";
 
@@ -32,6 +33,16 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption("-c, --config <file>", "the config file (YAML)")
     .action(async (opts: { config: string }) => {
       code = await runCommand(opts.config);
+    });
+
+  program
+    .command("check")
+    .description(
+      "validate the config file and reach every cluster with its kubeconfig (writes nothing)",
+    )
+    .requiredOption("-c, --config <file>", "the config file (YAML)")
+    .action(async (opts: { config: string }) => {
+      code = await checkCommand(opts.config);
     });
 
   program

@@ -71,6 +71,14 @@ export class ServiceWriter {
     const prod = this.#opts.production();
     if (!prod?.hasSynced) return "retry";
     const views = this.#opts.aggregator.views(key);
+    for (const v of views) {
+      if (v.role.kind === "conflict") {
+        this.#opts.logger.warn(
+          { service: key, cluster: v.cluster, reason: v.role.reason },
+          "Service labels contradict each other; it does not take part",
+        );
+      }
+    }
     const production = views.find((v) => v.cluster === prod.name && v.production !== undefined) as
       | (ServiceInfo & { production: ProductionService })
       | undefined;

@@ -3,11 +3,14 @@
 // slices, and `kubeburst run` as a child process driven only through its config file, Secrets
 // and the clusters.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { V1EndpointSlice } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
@@ -25,9 +28,20 @@ import {
   slicesOf,
 } from "../support/kube-fixtures.ts";
 
+const cli = fileURLToPath(new URL("../../bin/kubeburst.js", import.meta.url));
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 const PRODUCTION = { "kubeburst.io/role": "production" };
 const PEAK = { "kubeburst.io/role": "peak" };
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
 /** Generous for two cores; each check reports how long it really took. */
 const within = { timeoutMs: 30_000 };
 
@@ -104,6 +118,34 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     await kb?.stop();
     await cloud?.close();
     if (dir && !process.env.KUBEBURST_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("check reaches every cluster, and names the one it cannot use", async () => {
+    const ok = await runCli(["check", "--config", path.join(dir, "kubeburst.yaml")]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^ok {2}private +production .*v1\.\d+\.\d+$/m);
+    assert.match(ok.stdout, /^ok {2}public-a +peak/m);
+
+    const broken = path.join(dir, "broken.kubeconfig");
+    await writeFile(
+      broken,
+      cloud
+        .cluster("public-a")
+        .kubeconfig.replace(/client-key-data: .*/, "client-key: /nonexistent/client.key"),
+    );
+    const file = path.join(dir, "check-broken.yaml");
+    await writeFile(
+      file,
+      stringify({
+        clusters: [
+          { name: "private", role: "production", kubeconfig: kubeconfigs.private },
+          { name: "public-a", role: "peak", kubeconfig: broken, allowedCIDRs: ["198.18.0.0/15"] },
+        ],
+      }),
+    );
+    const bad = await runCli(["check", "--config", file]);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /^FAIL public-a .*client-key: file reference/m);
   });
 
   test("the union appears in production and follows adds, removals and readiness", async () => {
