@@ -221,7 +221,10 @@ test("admitContribution caps endpoints, ready first, then by address", async (t)
     {
       name: "no cap needed",
       max: 6,
-      want: [["10.0.0.1", "10.0.0.5", "10.0.0.7", "10.0.0.9"], ["fd00::a", "fd00::b"]],
+      want: [
+        ["10.0.0.1", "10.0.0.5", "10.0.0.7", "10.0.0.9"],
+        ["fd00::a", "fd00::b"],
+      ],
     },
     {
       name: "ready over all groups, then serving, then by address",
@@ -253,7 +256,10 @@ test("admitContribution caps endpoints, ready first, then by address", async (t)
     {
       name: "Infinity is no cap",
       max: Number.POSITIVE_INFINITY,
-      want: [["10.0.0.1", "10.0.0.5", "10.0.0.7", "10.0.0.9"], ["fd00::a", "fd00::b"]],
+      want: [
+        ["10.0.0.1", "10.0.0.5", "10.0.0.7", "10.0.0.9"],
+        ["fd00::a", "fd00::b"],
+      ],
     },
   ];
   for (const { name, max, want, truncated } of cases) {
@@ -281,7 +287,11 @@ const address = fc.oneof(
   fc.ipV4Extended(),
   fc.string({ maxLength: 6 }),
 );
-const conditions = fc.record({ ready: fc.boolean(), serving: fc.boolean(), terminating: fc.boolean() });
+const conditions = fc.record({
+  ready: fc.boolean(),
+  serving: fc.boolean(),
+  terminating: fc.boolean(),
+});
 const arbGroup = fc.record({
   addressType: fc.constantFrom<AddressFamily>("IPv4", "IPv6"),
   ports: fc.constant(PORTS),

@@ -127,7 +127,10 @@ function unmapIpv4(text: string): ParsedIpAddress | undefined {
     const probe = parseIpAddress(fields.with(index, "fffe").join(":"));
     const match = /^::fffe:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(probe?.canonical ?? "");
     if (match === null) continue;
-    const [high, low] = [Number.parseInt(match[1] ?? "0", 16), Number.parseInt(match[2] ?? "0", 16)];
+    const [high, low] = [
+      Number.parseInt(match[1] ?? "0", 16),
+      Number.parseInt(match[2] ?? "0", 16),
+    ];
     const octets = [high >> 8, high & 0xff, low >> 8, low & 0xff];
     return { family: "IPv4", canonical: octets.join(".") };
   }
@@ -188,16 +191,17 @@ function judge(address: unknown, family: AddressFamily, policy: CompiledPolicy):
   return { ok: true, canonical: parsed.canonical };
 }
 
-/** Ready first, then serving (terminating but still taking traffic), then the rest. */
-function availability(conditions: EndpointConditions): number {
-  return conditions.ready ? 0 : conditions.serving ? 1 : 2;
+/**
+ * Lower is more available: ready first, then serving (terminating but still taking traffic), then
+ * not terminating. Distinct for all eight condition sets, so sorting by it is a total order.
+ */
+function availability({ ready, serving, terminating }: EndpointConditions): number {
+  return (ready ? 0 : 4) + (serving ? 0 : 2) + (terminating ? 1 : 0);
 }
 
 function compareEndpoints(a: Endpoint, b: Endpoint): number {
   return (
-    compareText(a.address, b.address) ||
-    availability(a.conditions) - availability(b.conditions) ||
-    Number(a.conditions.terminating) - Number(b.conditions.terminating)
+    compareText(a.address, b.address) || availability(a.conditions) - availability(b.conditions)
   );
 }
 
