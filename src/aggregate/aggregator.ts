@@ -97,6 +97,6 @@ export class Aggregator {
 
 function sameContent(a: ServiceInfo, b: ServiceInfo): boolean {
   const content = (i: ServiceInfo) =>
-    JSON.stringify([i.clusterRole, i.role, i.production, i.contribution]);
+    JSON.stringify([i.clusterRole, i.role, i.production, i.contribution, i.refused, i.truncated]);
   return content(a) === content(b);
 }

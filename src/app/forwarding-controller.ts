@@ -9,6 +9,8 @@ import {
   mergeClusterSources,
   readSecretClusters,
 } from "../discovery/cluster-sources.ts";
+import type { AddressPolicy } from "../domain/address-policy.ts";
+import { parseIpAddress } from "../domain/ip-address.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
@@ -91,6 +93,7 @@ export class ForwardingController {
     this.#writeQueue = new WorkQueue({ clock, rateLimiter: rateLimiter() });
     metrics.trackQueue("input", () => this.#inputQueue.len());
     metrics.trackQueue("write", () => this.#writeQueue.len());
+    metrics.trackRefused(() => this.#refusedCounts());
     this.#channel = new Channel(config.channelCapacity);
     this.#aggregator = new Aggregator({
       source: this.#channel,
@@ -380,7 +383,10 @@ export class ForwardingController {
       controller,
       events: new EventRecorder(client, clock),
       stop,
-      done: controller.run(stop.signal).finally(() => signal.removeEventListener("abort", cancel)),
+      done: controller.run(stop.signal).finally(() => {
+        signal.removeEventListener("abort", cancel);
+        client.close(); // its keep-alive connections would hold the process open
+      }),
     };
     return running;
   }
@@ -452,6 +458,7 @@ export class ForwardingController {
       ctl.services.get(key),
       ctl.slicesOf(key),
       this.#opts.clock.now(),
+      this.#policyOf(running.spec),
     );
     await this.#channel.send(info, signal);
     if (this.#initialSync.delivered(cluster, key)) this.#markReady(cluster);
@@ -502,6 +509,44 @@ export class ForwardingController {
       }
       if (this.#writerStarted) this.#enqueueAllWrites();
     }
+  }
+
+  /**
+   * What a peak may contribute (SPEC B1): its allowed CIDRs, minus production's own ranges and
+   * API server address, capped per Service.
+   */
+  #policyOf(peak: ClusterSpec): AddressPolicy {
+    const production = this.#fileConfig.clusters[0]!;
+    const { podCIDRs, serviceCIDRs, nodeCIDRs } = production.ranges;
+    const apiServer = this.#production()?.controller.client.server;
+    const host = apiServer ? new URL(apiServer).hostname.replace(/^\[|\]$/g, "") : undefined;
+    const apiAddress = host !== undefined && parseIpAddress(host) ? [host] : [];
+    return {
+      allowed: peak.allowedCIDRs,
+      denied: [...podCIDRs, ...serviceCIDRs, ...nodeCIDRs, ...apiAddress],
+      maxEndpoints: peak.maxEndpointsPerService,
+    };
+  }
+
+  /** Refused and dropped endpoints now, for the gauge. */
+  #refusedCounts(): { cluster: string; reason: string; count: number }[] {
+    const counts = new Map<string, number>();
+    for (const key of this.#aggregator.keys()) {
+      for (const view of this.#aggregator.views(key)) {
+        for (const r of view.refused ?? []) {
+          const k = `${view.cluster}\0${r.reason}`;
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
+        if (view.truncated) {
+          const k = `${view.cluster}\0cap`;
+          counts.set(k, (counts.get(k) ?? 0) + view.truncated.dropped);
+        }
+      }
+    }
+    return [...counts].map(([k, count]) => {
+      const [cluster, reason] = k.split("\0") as [string, string];
+      return { cluster, reason, count };
+    });
   }
 
   #production(): RunningCluster | undefined {

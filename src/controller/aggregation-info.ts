@@ -1,4 +1,9 @@
 import type { V1EndpointSlice, V1Service } from "@kubernetes/client-node";
+import {
+  type AddressPolicy,
+  admitContribution,
+  type RefusedAddress,
+} from "../domain/address-policy.ts";
 import type { Contribution } from "../domain/endpoints.ts";
 import { type RoleResult, serviceRole, TRIGGER_TIME_ANNOTATION } from "../domain/labels.ts";
 import type { ProductionService } from "../domain/production-service.ts";
@@ -20,6 +25,10 @@ export interface ServiceInfo {
   role: RoleResult;
   production?: ProductionService;
   contribution?: Contribution;
+  /** Peak endpoints the address policy refused (SPEC B1). */
+  refused?: RefusedAddress[];
+  /** Set when the per-Service cap dropped endpoints (SPEC B2). */
+  truncated?: { kept: number; dropped: number };
   /** Clock time (ms) the worker built this. */
   observedAt: number;
 }
@@ -40,7 +49,8 @@ export type AggregationInfo = ServiceInfo | ClusterReadyInfo | ClusterRemovedInf
 
 /**
  * Builds the aggregation info of Service `key` in one cluster from that cluster's cached
- * Service and slices. Pure: the caller passes what the caches hold now (level-triggered).
+ * Service and slices, a peak's endpoints already filtered by its address policy. Pure: the
+ * caller passes what the caches hold now (level-triggered).
  */
 export function serviceInfoOf(
   cluster: string,
@@ -49,6 +59,7 @@ export function serviceInfoOf(
   svc: V1Service | undefined,
   slices: readonly V1EndpointSlice[],
   observedAt: number,
+  policy: AddressPolicy,
 ): ServiceInfo {
   const role: RoleResult = svc ? serviceRole(svc.metadata?.labels) : { kind: "none" };
   const info: ServiceInfo = {
@@ -69,7 +80,13 @@ export function serviceInfoOf(
       .filter((t): t is string => typeof t === "string" && !Number.isNaN(Date.parse(t)))
       .sort((a, b) => Date.parse(a) - Date.parse(b));
     const triggerTime = triggerTimes.at(-1);
-    info.contribution = { cluster, groups, ...(triggerTime ? { triggerTime } : {}) };
+    const admitted = admitContribution(
+      { cluster, groups, ...(triggerTime ? { triggerTime } : {}) },
+      policy,
+    );
+    info.contribution = admitted.contribution;
+    if (admitted.refused.length > 0) info.refused = admitted.refused;
+    if (admitted.truncated) info.truncated = admitted.truncated;
   }
   return info;
 }

@@ -56,8 +56,10 @@ export function endpointGroupOf(slice: V1EndpointSlice): EndpointGroup | undefin
   return {
     addressType,
     ports: slicePorts(slice),
+    // Only the first address: the API defines no meaning for the others and kube-proxy ignores
+    // them, so importing them would send production traffic where the peak itself never does.
     endpoints: (slice.endpoints ?? []).flatMap((e) =>
-      (e.addresses ?? []).map((address) => ({
+      (e.addresses ?? []).slice(0, 1).map((address) => ({
         address,
         conditions: normaliseConditions(e.conditions),
       })),

@@ -55,13 +55,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Endpoints left out, by source cluster and reason. */
-  readonly refusedEndpoints = new Counter({
-    name: "kubeburst_refused_endpoints_total",
-    help: "Endpoints from peak clusters that were not written, by reason.",
+  /** Endpoints currently refused, by source cluster and reason, read when scraped. */
+  readonly refusedEndpoints = new Gauge({
+    name: "kubeburst_refused_endpoints",
+    help: "Peak endpoints currently refused by the address policy or dropped by the cap, by reason.",
     labelNames: ["cluster", "reason"] as const,
     registers: [this.registry],
+    collect: () => {
+      this.refusedEndpoints.reset();
+      for (const { cluster, reason, count } of this.#refused()) {
+        this.refusedEndpoints.inc({ cluster, reason }, count);
+      }
+    },
   });
+  #refused: () => { cluster: string; reason: string; count: number }[] = () => [];
+
+  /** Reports the refused endpoints `refused()` returns at every scrape. */
+  trackRefused(refused: () => { cluster: string; reason: string; count: number }[]): void {
+    this.#refused = refused;
+  }
 
   /** Reports the depth of queue `name` as `depth()` at every scrape. */
   trackQueue(name: string, depth: () => number): void {

@@ -92,6 +92,12 @@ export class ServiceWriter {
           )
           .map((v) => v.contribution!)
       : [];
+    if (production) {
+      const paired = views.filter(
+        (v) => v.clusterRole === "peak" && pairs(production.role, v.role, prod.name, v.cluster),
+      );
+      await this.#reportLeftOut(production.production, paired, signal);
+    }
     try {
       let wrote: boolean;
       if (this.#opts.mode === "endpoints") {
@@ -234,6 +240,37 @@ export class ServiceWriter {
       }
     }
     return [...byName.values()];
+  }
+
+  /** Peak endpoints the address policy refused or the cap dropped: log and Event (SPEC B1, B2). */
+  async #reportLeftOut(
+    service: ProductionService,
+    peaks: readonly ServiceInfo[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const subject = `${service.namespace}/${service.name}`;
+    for (const peak of peaks) {
+      const refused = peak.refused ?? [];
+      if (refused.length > 0) {
+        const shown = refused.slice(0, 5).map((r) => `${r.address} (${r.reason})`);
+        const more = refused.length > 5 ? ` and ${refused.length - 5} more` : "";
+        const message = `${refused.length} endpoint(s) from cluster ${peak.cluster} refused: ${shown.join(", ")}${more}`;
+        this.#opts.logger.warn(
+          { service: subject, cluster: peak.cluster, refused },
+          "peak endpoints refused",
+        );
+        await this.#event(service, "Warning", "PeakEndpointsRefused", message, signal);
+      }
+      if (peak.truncated) {
+        const { kept, dropped } = peak.truncated;
+        const message = `cluster ${peak.cluster} has more endpoints than its maxEndpointsPerService: ${kept} kept, ${dropped} left out`;
+        this.#opts.logger.warn(
+          { service: subject, cluster: peak.cluster, kept, dropped },
+          "peak endpoints truncated",
+        );
+        await this.#event(service, "Warning", "PeakEndpointsTruncated", message, signal);
+      }
+    }
   }
 
   async #reportConflicts(

@@ -58,15 +58,22 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
   async function writeConfig(
     options: { extraPeaks?: string[]; mode?: string } = {},
   ): Promise<string> {
+    // Each peak may use only its own range; production's ranges are always refused.
     const peak = (name: string) => ({
       name,
       role: "peak",
       kubeconfig: kubeconfigs[name],
-      allowedCIDRs: ["198.18.0.0/15"],
+      allowedCIDRs: [cloud.podRange(name)],
     });
     const config = {
       clusters: [
-        { name: "private", role: "production", kubeconfig: kubeconfigs.private },
+        {
+          name: "private",
+          role: "production",
+          kubeconfig: kubeconfigs.private,
+          podCIDRs: [cloud.podRange("private")],
+          serviceCIDRs: [cloud.cluster("private").serviceCIDR],
+        },
         peak("public-a"),
         ...(options.extraPeaks ?? []).map(peak),
       ],
@@ -330,6 +337,55 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     await timed("a deleted production Service leaves no slice of ours", absent);
   });
 
+  test("a peak's addresses outside its allowedCIDRs or inside production's ranges never reach production", async () => {
+    await createService(api("private"), { namespace: "shop", name: "guarded", labels: PRODUCTION });
+    await createService(api("public-a"), { namespace: "shop", name: "guarded", labels: PEAK });
+    const allowed = "198.18.17.200";
+    // A hand-written slice, as a compromised or careless peak could publish. (The API server
+    // itself already refuses loopback, link-local and unspecified addresses.)
+    await api("public-a").request({
+      method: "POST",
+      path: "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
+      body: {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: {
+          name: "guarded-manual",
+          labels: {
+            "kubernetes.io/service-name": "guarded",
+            "endpointslice.kubernetes.io/managed-by": "someone-else",
+          },
+        },
+        addressType: "IPv4",
+        ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+        endpoints: [allowed, "224.0.0.5", "198.18.40.1", "198.18.1.77"].map((a) => ({
+          addresses: [a],
+          conditions: { ready: true },
+        })),
+      },
+    });
+    await timed("only the allowed address is written", async () => {
+      assert.deepEqual(readiness(await ourSlices("shop", "guarded")), { [allowed]: true });
+    });
+    const refused = async (reason: string) =>
+      kb!.metric("kubeburst_refused_endpoints", { cluster: "public-a", reason });
+    assert.equal(await refused("multicast"), 1);
+    assert.equal(await refused("not-allowed"), 1);
+    assert.equal(await refused("production-range"), 1);
+    await timed("the production Service gets a Warning Event naming them", async () => {
+      const events = await api("private").request<{
+        items: { reason?: string; message?: string }[];
+      }>({
+        method: "GET",
+        path: "/api/v1/namespaces/shop/events",
+        query: { fieldSelector: "involvedObject.name=guarded" },
+      });
+      const event = events.items.find((e) => e.reason === "PeakEndpointsRefused");
+      assert.ok(event, JSON.stringify(events.items));
+      assert.match(event.message ?? "", /224\.0\.0\.5 \(multicast\)/);
+    });
+  });
+
   describe("clusters added and removed at run time", () => {
     let b1: LocalPod;
     before(async () => {
@@ -374,7 +430,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
           metadata: { name: "public-b", labels: { "kubeburst.io/cluster": "true" } },
           stringData: {
             kubeconfig: cloud.cluster("public-b").kubeconfig,
-            allowedCIDRs: "198.18.0.0/15",
+            allowedCIDRs: cloud.podRange("public-b"),
           },
         },
       });
