@@ -42,6 +42,8 @@ export class ControlPlane {
   #etcd: StartedProcess | undefined;
   #kcm: StartedProcess | undefined;
   #socketServer: net.Server | undefined;
+  /** Open connections through the socket forwarder. */
+  readonly #tunnels = new Set<net.Socket>();
   #ports: { etcdClient: number; etcdPeer: number; apiserver: number } | undefined;
   readonly #options: ControlPlaneOptions;
   readonly #bins: K8sBinaries;
@@ -118,7 +120,9 @@ export class ControlPlane {
     this.#client?.close();
     await new Promise<void>((resolve) => {
       if (!this.#socketServer) return resolve();
+      // close() waits for open connections, and kube-proxy's watches never end by themselves.
       this.#socketServer.close(() => resolve());
+      for (const tunnel of this.#tunnels) tunnel.destroy();
     });
     for (const p of [this.#kcm, this.#apiserver, this.#etcd]) if (p) await this.#procs.stop(p);
     await rm(this.#dataDir, { recursive: true, force: true });
@@ -212,12 +216,16 @@ export class ControlPlane {
     this.#socketServer = net.createServer((inbound) => {
       const upstream = net.connect(port, "127.0.0.1");
       inbound.pipe(upstream).pipe(inbound);
+      this.#tunnels.add(inbound);
       const close = () => {
+        this.#tunnels.delete(inbound);
         inbound.destroy();
         upstream.destroy();
       };
       inbound.on("error", close);
       upstream.on("error", close);
+      inbound.on("close", close);
+      upstream.on("close", close);
     });
     await new Promise<void>((resolve, reject) => {
       this.#socketServer!.once("error", reject);

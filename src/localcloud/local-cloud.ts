@@ -240,13 +240,15 @@ export class LocalCloud {
     if (!node) throw new Error(`cluster ${clusterName} has no node ${nodeName ?? "(none added)"}`);
     const namespace = spec.namespace ?? "default";
     const port = spec.port ?? 8080;
-    const ip = podAddress(state.plane.index, state.podCount++);
+    // Taken before any await: pods added concurrently each get their own index.
+    const index = state.podCount++;
+    const ip = podAddress(state.plane.index, index);
     let netns: string | undefined;
     let proc: StartedProcess | undefined;
     if (spec.serve ?? true) {
       const fabric = await this.#ensureFabric();
       netns = await fabric.attach(
-        `${clusterName}-pod${state.podCount}`,
+        `${clusterName}-pod${index}`,
         `${ip}/${fabricPrefixLength}`,
       );
       proc = this.#procs.start(`${clusterName}-pod-${spec.name}`, "ip", [
