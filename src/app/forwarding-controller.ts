@@ -219,6 +219,7 @@ export class ForwardingController {
         this.#opts.clock.sleep(this.#opts.config.syncTimeoutMs, both).catch(() => {}),
       ]);
       waited.abort();
+      if (signal.aborted) return;
     }
     if (prod?.controller.hasSynced) {
       try {
@@ -294,6 +295,7 @@ export class ForwardingController {
   /** Starts cluster `spec.name`, or a replacement when its settings or kubeconfig changed. */
   async #ensure(spec: ClusterSpec, signal: AbortSignal): Promise<void> {
     const fingerprint = await clusterFingerprint(spec);
+    if (signal.aborted) return;
     const current = this.#clusters.get(spec.name);
     const pending = this.#replacements.get(spec.name);
     if (current?.fingerprint === fingerprint) {

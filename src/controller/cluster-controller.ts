@@ -6,6 +6,7 @@ import {
   SERVICE_NAME_LABEL,
 } from "../domain/labels.ts";
 import { type ServiceKey, serviceKey } from "../domain/service-key.ts";
+import type { KubeApiError } from "../kube/kube-api-error.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import { type KubeObject, objectKey, Reflector, type ReflectorState } from "../kube/reflector.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -64,7 +65,11 @@ export class ClusterController {
     const common = { client: opts.client, clock: opts.clock, resyncMs: opts.resyncMs };
     const log = opts.logger;
     const onHandlerError = (err: unknown) => log.error({ err }, "informer handler failed");
-    const onState = () => this.#updateState();
+    const onState = (state: ReflectorState, cause?: KubeApiError) => {
+      if (cause)
+        log.warn({ state, kind: cause.kind, err: cause.message }, "informer failed; retrying");
+      this.#updateState();
+    };
 
     this.services = new Reflector<V1Service>({
       ...common,
@@ -179,7 +184,7 @@ export class ClusterController {
   #sliceHandlers(
     index: Map<ServiceKey, Set<string>>,
     enqueue: (key: ServiceKey) => void,
-    onState: () => void,
+    onState: (state: ReflectorState, cause?: KubeApiError) => void,
     onHandlerError: (err: unknown) => void,
   ) {
     const add = (slice: KubeObject) => {

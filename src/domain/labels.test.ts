@@ -173,8 +173,11 @@ test("isOurs", async (t) => {
 });
 
 test("NOT_OURS_SELECTOR excludes our managed-by value", () => {
-  assert.equal(
-    NOT_OURS_SELECTOR,
-    "endpointslice.kubernetes.io/managed-by!=kubeburst.io/controller",
-  );
+  assert.equal(NOT_OURS_SELECTOR, "endpointslice.kubernetes.io/managed-by!=kubeburst.io");
+});
+
+test("the managed-by value we write is a valid label value (the API refuses selectors otherwise)", () => {
+  const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+  assert.match(MANAGED_BY_KUBEBURST, labelValue);
+  assert.ok(MANAGED_BY_KUBEBURST.length <= 63);
 });

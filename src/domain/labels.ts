@@ -11,7 +11,7 @@ export const SOURCE_CLUSTER_LABEL = "kubeburst.io/source-cluster";
 /** The standard EndpointSlice label naming the controller that manages a slice. */
 export const MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
 /** Our value of {@link MANAGED_BY_LABEL}. */
-export const MANAGED_BY_KUBEBURST = "kubeburst.io/controller";
+export const MANAGED_BY_KUBEBURST = "kubeburst.io";
 /** The standard label tying an EndpointSlice to its Service (by name, same namespace). */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** RFC 3339 time of the change a slice reflects; kube-proxy measures its latency from it. */

@@ -54,7 +54,7 @@ export class EventRecorder {
           reason,
           message: message.slice(0, 1024),
           source: { component: "kubeburst" },
-          reportingComponent: "kubeburst.io/controller",
+          reportingComponent: "kubeburst.io",
           reportingInstance: "kubeburst",
           firstTimestamp: time,
           lastTimestamp: time,

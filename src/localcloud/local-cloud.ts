@@ -247,10 +247,7 @@ export class LocalCloud {
     let proc: StartedProcess | undefined;
     if (spec.serve ?? true) {
       const fabric = await this.#ensureFabric();
-      netns = await fabric.attach(
-        `${clusterName}-pod${index}`,
-        `${ip}/${fabricPrefixLength}`,
-      );
+      netns = await fabric.attach(`${clusterName}-pod${index}`, `${ip}/${fabricPrefixLength}`);
       proc = this.#procs.start(`${clusterName}-pod-${spec.name}`, "ip", [
         "netns",
         "exec",

@@ -4,7 +4,7 @@ import type { V1EndpointSlice, V1Endpoints, V1Service } from "@kubernetes/client
 import { KubeApiError } from "../../src/kube/kube-api-error.ts";
 import type { KubeClient } from "../../src/kube/kube-client.ts";
 
-export const OURS = "endpointslice.kubernetes.io/managed-by=kubeburst.io/controller";
+export const OURS = "endpointslice.kubernetes.io/managed-by=kubeburst.io";
 
 export async function createNamespace(client: KubeClient, name: string): Promise<void> {
   try {
