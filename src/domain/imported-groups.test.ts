@@ -252,3 +252,14 @@ test("only address and conditions are copied", () => {
   ]);
   assert.deepEqual(groups[0]?.endpoints, [{ address: "10.1.0.1", conditions: READY }]);
 });
+
+test("an empty placeholder slice (no endpoints, no ports) is no conflict", () => {
+  const result = importContributions(service, [
+    { cluster: "public", groups: [group("IPv4", [], []), group("IPv4", ["198.18.17.10"])] },
+  ]);
+  assert.deepEqual(result.conflicts, []);
+  assert.deepEqual(
+    result.groups.flatMap((g) => g.endpoints.map((e) => e.address)),
+    ["198.18.17.10"],
+  );
+});

@@ -87,7 +87,10 @@ function importCluster(
       if (group.endpoints.length > 0) otherFamilies.add(String(group.addressType));
       continue;
     }
-    if (group.endpoints.length > 0) inFamily = true;
+    // An empty slice (the EndpointSlice controller's placeholder while a Service has no pods)
+    // carries no ports either; it contributes nothing and is no conflict.
+    if (group.endpoints.length === 0) continue;
+    inFamily = true;
     const match = matchPorts(service.ports, group.ports);
     for (const conflict of match.conflicts) {
       const { kind, port, reason } = conflict;

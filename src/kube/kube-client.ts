@@ -62,7 +62,7 @@ export class KubeClient {
   /** Sends one request and returns the decoded JSON body. */
   async request<T>(req: KubeRequest): Promise<T> {
     const res = await this.#send(req, req.timeoutMs ?? this.#timeoutMs);
-    const text = await readBody(res.stream);
+    const text = await readBody(res.stream, req).finally(res.done);
     if (res.status >= 300) throw statusError(res.status, text, req);
     return (text === "" ? undefined : JSON.parse(text)) as T;
   }
@@ -70,7 +70,7 @@ export class KubeClient {
   /** Sends one request and returns the body as text (for /readyz, /healthz, /version). */
   async requestText(req: KubeRequest): Promise<string> {
     const res = await this.#send(req, req.timeoutMs ?? this.#timeoutMs);
-    const text = await readBody(res.stream);
+    const text = await readBody(res.stream, req).finally(res.done);
     if (res.status >= 300) throw statusError(res.status, text, req);
     return text;
   }
@@ -85,6 +85,7 @@ export class KubeClient {
     query: Record<string, string | number | boolean | undefined>,
     signal: AbortSignal,
     onEvent: (event: WatchEvent<T>) => void,
+    onOpen?: () => void,
   ): Promise<void> {
     const idle = new AbortController();
     const both = AbortSignal.any([signal, idle.signal]);
@@ -92,7 +93,12 @@ export class KubeClient {
       { method: "GET", path, query: { ...query, watch: true }, signal: both },
       this.#timeoutMs,
     );
-    if (res.status >= 300) throw statusError(res.status, await readBody(res.stream), { path });
+    if (res.status >= 300) {
+      const text = await readBody(res.stream, { path }).finally(res.done);
+      throw statusError(res.status, text, { path });
+    }
+    res.done();
+    onOpen?.();
     const timer = setTimeout(() => idle.abort(), this.#watchIdleMs);
     res.stream.on("data", () => {
       timer.refresh();
@@ -148,7 +154,7 @@ export class KubeClient {
   async #send(
     req: KubeRequest,
     timeoutMs: number,
-  ): Promise<{ status: number; stream: import("node:http").IncomingMessage }> {
+  ): Promise<{ status: number; stream: import("node:http").IncomingMessage; done: () => void }> {
     const auth = await this.#authParts();
     const url = new URL(this.server + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) {
@@ -160,16 +166,21 @@ export class KubeClient {
       headers["Content-Type"] = req.contentType ?? "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    // The deadline covers the response body too (the caller ends it with `done`), except for a
+    // watch, which ends it as soon as the stream is open: a watch lives for minutes.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
+    const done = () => clearTimeout(timer);
     return await new Promise((resolve, reject) => {
       const r = https.request(
         url,
         { method: req.method, headers, agent: this.#agent, signal },
-        (res) => resolve({ status: res.statusCode ?? 0, stream: res }),
+        (res) => resolve({ status: res.statusCode ?? 0, stream: res, done }),
       );
       r.on("error", (err) => {
-        const kind = deadline.aborted && !req.signal?.aborted ? "timeout" : undefined;
+        done();
+        const kind = deadline.signal.aborted && !req.signal?.aborted ? "timeout" : undefined;
         reject(transportError(err, req, kind));
       });
       r.end(body);
@@ -177,9 +188,13 @@ export class KubeClient {
   }
 }
 
-async function readBody(stream: NodeJS.ReadableStream): Promise<string> {
+async function readBody(stream: NodeJS.ReadableStream, req: { path: string }): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw transportError(err, req);
+  }
   return Buffer.concat(chunks).toString("utf8");
 }
 

@@ -73,6 +73,8 @@ export class Reflector<T extends KubeObject> {
   readonly #store = new Map<string, T>();
   #state: ReflectorState = "syncing";
   #synced = false;
+  /** The last resourceVersion listed or watched; `undefined`: list (again). */
+  #resourceVersion: string | undefined;
   #syncWaiters: (() => void)[] = [];
   #lastEventAt = 0;
 
@@ -122,18 +124,17 @@ export class Reflector<T extends KubeObject> {
     const resync = this.#opts.resyncMs > 0 ? this.#resyncLoop(signal) : Promise.resolve();
     let backoff = this.#opts.minBackoffMs ?? 500;
     const maxBackoff = this.#opts.maxBackoffMs ?? 30_000;
-    let resourceVersion: string | undefined;
     while (!signal.aborted) {
       try {
-        if (resourceVersion === undefined) resourceVersion = await this.#list(signal);
+        if (this.#resourceVersion === undefined) this.#resourceVersion = await this.#list(signal);
         backoff = this.#opts.minBackoffMs ?? 500;
-        resourceVersion = await this.#watch(resourceVersion, signal);
+        await this.#watch(signal);
       } catch (err) {
         if (signal.aborted) break;
         const apiErr =
           err instanceof KubeApiError ? err : new KubeApiError("server-error", String(err));
         if (apiErr.kind === "gone") {
-          resourceVersion = undefined; // too old: list again, at once
+          this.#resourceVersion = undefined; // too old: list again, at once
           continue;
         }
         this.#setState(
@@ -190,16 +191,19 @@ export class Reflector<T extends KubeObject> {
     return rv;
   }
 
-  /** Watches from `rv`; returns the last resourceVersion seen when the stream ends normally. */
-  async #watch(rv: string, signal: AbortSignal): Promise<string> {
-    let last = rv;
+  /**
+   * Watches from the last resourceVersion seen. Every event advances it at once, so a watch that
+   * breaks resumes after the last event it delivered: replaying older events would walk the
+   * cache back through states that are long gone.
+   */
+  async #watch(signal: AbortSignal): Promise<void> {
     const base = this.#opts.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.round(base * (0.5 + Math.random()));
     await this.#opts.client.watch<T>(
       this.#opts.path,
       {
         ...this.#selectors(),
-        resourceVersion: rv,
+        resourceVersion: this.#resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds,
       },
@@ -215,7 +219,7 @@ export class Reflector<T extends KubeObject> {
           );
         }
         const obj = event.object;
-        last = obj.metadata?.resourceVersion ?? last;
+        this.#resourceVersion = obj.metadata?.resourceVersion ?? this.#resourceVersion;
         if (event.type === "BOOKMARK") return;
         const key = objectKey(obj);
         const prev = this.#store.get(key);
@@ -228,8 +232,8 @@ export class Reflector<T extends KubeObject> {
           else this.#call(() => this.#opts.handlers.onAdd?.(obj));
         }
       },
+      () => this.#setState("synced"),
     );
-    return last;
   }
 
   async #resyncLoop(signal: AbortSignal): Promise<void> {
