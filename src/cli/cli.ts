@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { demoCommand } from "../demo/demo-command.ts";
 import { checkCommand } from "./check-command.ts";
 import { runCommand } from "./run-command.ts";
 import { versionText } from "./version-command.ts";
@@ -47,12 +48,24 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("demo")
-    .description("two local clusters, kubeburst between them, traffic visibly crossing (root)")
-    .action(() => {
-      process.stderr.write(
-        "kubeburst demo: not yet available; it arrives with the data-path issue (#4). Meanwhile 'make test' runs the local cloud.\n",
-      );
-      code = exitCodes.failure;
+    .description(
+      "two local clusters, kubeburst between them, traffic visibly crossing (needs root)",
+    )
+    .option(
+      "--json",
+      "no live display: print a per-phase summary; exit 0 only if traffic crossed as expected",
+    )
+    .option("--phase-seconds <n>", "how long each phase counts traffic", "6")
+    .action(async (opts: { json?: boolean; phaseSeconds: string }) => {
+      const phaseSeconds = Number(opts.phaseSeconds);
+      if (!(phaseSeconds > 0)) {
+        process.stderr.write(
+          `--phase-seconds: ${JSON.stringify(opts.phaseSeconds)} is not a positive number\n`,
+        );
+        code = exitCodes.usage;
+        return;
+      }
+      code = await demoCommand({ json: opts.json ?? false, phaseSeconds });
     });
 
   try {

@@ -1,14 +1,18 @@
-// Sends N HTTP GETs to a URL, each on a new connection, and prints how many each pod answered
-// as JSON: {"byPod": {"cluster/pod": n}, "failed": n}. Run inside a node's network namespace so
-// requests go through that node's kube-proxy rules.
+// Sends HTTP GETs to a URL, each on a new connection, from inside a node's network namespace so
+// that requests go through that node's kube-proxy rules.
 //
-//   node http-probe.ts <url> <count>
+//   node http-probe.ts <url> <count>        N requests, then one line:
+//                                           {"byPod": {"cluster/pod": n}, "failed": n}
+//   node http-probe.ts <url> stream <rps>   requests until killed, at most <rps> a second, one
+//                                           line each: {"at": <ms since epoch>, "who": "cluster/pod" | null}
 import http from "node:http";
 
-const [url, countArg] = process.argv.slice(2);
+const [url, countArg, rpsArg] = process.argv.slice(2);
+const stream = countArg === "stream";
 const count = Number(countArg);
-if (!url || !Number.isInteger(count) || count < 1) {
-  process.stderr.write("usage: http-probe.ts <url> <count>\n");
+const rps = Number(rpsArg);
+if (!url || (stream ? !(rps > 0) : !Number.isInteger(count) || count < 1)) {
+  process.stderr.write("usage: http-probe.ts <url> <count> | http-probe.ts <url> stream <rps>\n");
   process.exit(2);
 }
 
@@ -32,6 +36,18 @@ function once(): Promise<string | undefined> {
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(undefined));
   });
+}
+
+if (stream) {
+  process.on("SIGTERM", () => process.exit(0));
+  const gapMs = 1000 / rps;
+  for (;;) {
+    const started = Date.now();
+    const who = await once();
+    process.stdout.write(`${JSON.stringify({ at: Date.now(), who: who ?? null })}\n`);
+    const wait = gapMs - (Date.now() - started);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
 const byPod: Record<string, number> = {};

@@ -3,8 +3,10 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { KubeApiError } from "../kube/kube-api-error.ts";
 import {
   allServiceRanges,
   clusterRange,
@@ -93,6 +95,7 @@ export class LocalCloud {
   readonly #bins: K8sBinaries;
   readonly #clusters = new Map<string, ClusterState>();
   readonly #log: (line: string) => void;
+  #streams = 0;
   #fabric: Fabric | undefined;
   #closed = false;
 
@@ -334,6 +337,19 @@ export class LocalCloud {
     state.pods = state.pods.filter((p) => p !== pod);
   }
 
+  /** Creates namespace `name` in cluster `clusterName` unless it exists. */
+  async ensureNamespace(clusterName: string, name: string): Promise<void> {
+    try {
+      await this.cluster(clusterName).client.request({
+        method: "POST",
+        path: "/api/v1/namespaces",
+        body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+      });
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.kind === "already-exists")) throw err;
+    }
+  }
+
   /** Pods of a cluster that were added and not removed. */
   pods(clusterName: string): LocalPod[] {
     return [...this.#state(clusterName).pods];
@@ -373,6 +389,48 @@ export class LocalCloud {
       { timeout: 120_000, maxBuffer: 1 << 20 },
     );
     return JSON.parse(stdout) as { byPod: Record<string, number>; failed: number };
+  }
+
+  /**
+   * Starts a steady stream of HTTP GETs to `url` from inside a node's namespace (through its
+   * kube-proxy), at most `rps` a second, each on a new connection. `onResponse` is called for
+   * each with who answered (`cluster/pod`, or null for a failure) and when.
+   */
+  streamFromNode(
+    node: LocalNode,
+    url: string,
+    rps: number,
+    onResponse: (at: number, who: string | null) => void,
+  ): { stop: () => Promise<void> } {
+    if (node.netns === undefined) {
+      throw new Error(
+        `node ${node.cluster}/${node.name} has no data path; add it with dataPath: true`,
+      );
+    }
+    const proc = this.#procs.start(
+      `${node.cluster}-${node.name}-traffic-${++this.#streams}`,
+      "ip",
+      [
+        "netns",
+        "exec",
+        node.netns,
+        process.execPath,
+        path.join(here, "http-probe.ts"),
+        url,
+        "stream",
+        String(rps),
+      ],
+    );
+    const lines = createInterface({ input: proc.child.stdout! });
+    lines.on("line", (line) => {
+      try {
+        const { at, who } = JSON.parse(line) as { at: number; who: string | null };
+        onResponse(at, who);
+      } catch {
+        // not a probe line
+      }
+    });
+    return { stop: () => this.#procs.stop(proc) };
   }
 
   /** Stops every process, deletes every namespace and folder of this run. Safe to call twice. */

@@ -17,7 +17,6 @@ import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalPod } from "../../src/localcloud/local-cloud.ts";
 import { eventually } from "../support/eventually.ts";
 import {
-  createNamespace,
   createService,
   deleteObject,
   endpointsAddresses,
@@ -115,7 +114,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
       kubeconfigs[name] = path.join(dir, `${name}.kubeconfig`);
       await writeFile(kubeconfigs[name], cloud.cluster(name).kubeconfig, { mode: 0o600 });
       await cloud.addNode(name, "node-1", { dataPath: false });
-      for (const ns of ["shop", "other"]) await createNamespace(api(name), ns);
+      for (const ns of ["shop", "other"]) await cloud.ensureNamespace(name, ns);
     }
     kb = await KubeburstProcess.start(await writeConfig(), dir);
     await kb.waitReady();
@@ -420,7 +419,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     });
 
     test("through a Secret", async () => {
-      await createNamespace(api("private"), "kubeburst");
+      await cloud.ensureNamespace("private", "kubeburst");
       await api("private").request({
         method: "POST",
         path: "/api/v1/namespaces/kubeburst/secrets",
@@ -511,7 +510,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
   test("literal mode: the Endpoints of a selector-less Service hold the union, mirrored into slices", async () => {
     await kb!.stop();
     kb = undefined;
-    for (const cluster of ["private", "public-a"]) await createNamespace(api(cluster), "literal");
+    for (const cluster of ["private", "public-a"]) await cloud.ensureNamespace(cluster, "literal");
     await createService(api("private"), {
       namespace: "literal",
       name: "db",

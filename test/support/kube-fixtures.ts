@@ -6,18 +6,6 @@ import type { KubeClient } from "../../src/kube/kube-client.ts";
 
 export const OURS = "endpointslice.kubernetes.io/managed-by=kubeburst.io";
 
-export async function createNamespace(client: KubeClient, name: string): Promise<void> {
-  try {
-    await client.request({
-      method: "POST",
-      path: "/api/v1/namespaces",
-      body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
-    });
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.kind === "already-exists")) throw err;
-  }
-}
-
 export interface ServiceFixture {
   namespace: string;
   name: string;

@@ -1,0 +1,258 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { stringify } from "yaml";
+import type { KubeClient } from "../kube/kube-client.ts";
+import { KubeburstProcess } from "../localcloud/kubeburst-process.ts";
+import { LocalCloud, type LocalNode, type LocalPod } from "../localcloud/local-cloud.ts";
+
+export type ScenarioMode = "endpointslice" | "endpoints";
+
+export interface ScenarioOptions {
+  log: (line: string) => void;
+  /** What kubeburst writes; in `endpoints` mode the production Service is selector-less. */
+  mode?: ScenarioMode;
+  productionPods?: number;
+  peakPods?: number;
+}
+
+const NAMESPACE = "shop";
+const SERVICE = "web";
+const PORT = 8080;
+
+/**
+ * The story kubeburst exists for, on the local cloud: a private cluster whose production Service
+ * `shop/web` has its own pods behind a real kube-proxy, a public cluster with the same-named
+ * Service and more pods, the two pod networks routed to each other, and `kubeburst run` between
+ * them. The end-to-end test, `kubeburst demo` and the burst-latency benchmark all drive it.
+ */
+export class BurstScenario {
+  readonly cloud: LocalCloud;
+  readonly mode: ScenarioMode;
+  /** The private cluster's node: requests from here go through its kube-proxy. */
+  readonly node: LocalNode;
+  /** `http://<production ClusterIP>:80/` */
+  readonly url: string;
+  readonly kubeburst: KubeburstProcess;
+  readonly #dir: string;
+  readonly #log: (line: string) => void;
+  #peakPods: LocalPod[];
+  #nextPeak: number;
+
+  private constructor(init: {
+    cloud: LocalCloud;
+    mode: ScenarioMode;
+    node: LocalNode;
+    url: string;
+    kubeburst: KubeburstProcess;
+    dir: string;
+    log: (line: string) => void;
+    peakPods: LocalPod[];
+  }) {
+    this.cloud = init.cloud;
+    this.mode = init.mode;
+    this.node = init.node;
+    this.url = init.url;
+    this.kubeburst = init.kubeburst;
+    this.#dir = init.dir;
+    this.#log = init.log;
+    this.#peakPods = init.peakPods;
+    this.#nextPeak = init.peakPods.length + 1;
+  }
+
+  /** Starts both clusters, the pods, the Services (the peak one not yet labelled) and kubeburst. */
+  static async start(opts: ScenarioOptions): Promise<BurstScenario> {
+    const mode = opts.mode ?? "endpointslice";
+    const log = opts.log;
+    const dir = await mkdtemp(path.join(tmpdir(), "kubeburst-scenario-"));
+    let cloud: LocalCloud | undefined;
+    try {
+      cloud = await LocalCloud.start(
+        [
+          { name: "private", controllerManager: true },
+          { name: "public", controllerManager: true },
+        ],
+        { log },
+      );
+      const prod = cloud.cluster("private").client;
+      const peak = cloud.cluster("public").client;
+      const [node] = await Promise.all([
+        cloud.addNode("private", "node-1"),
+        cloud.addNode("public", "node-1", { dataPath: false }),
+      ]);
+      for (const name of ["private", "public"]) await cloud.ensureNamespace(name, NAMESPACE);
+
+      const labels = { app: SERVICE };
+      const productionPods: LocalPod[] = [];
+      for (let i = 1; i <= (opts.productionPods ?? 2); i++) {
+        productionPods.push(
+          await cloud.addPod("private", {
+            name: `web-${i}`,
+            namespace: NAMESPACE,
+            labels,
+            port: PORT,
+          }),
+        );
+      }
+      const peakPods: LocalPod[] = [];
+      for (let i = 1; i <= (opts.peakPods ?? 3); i++) {
+        peakPods.push(
+          await cloud.addPod("public", {
+            name: `web-p${i}`,
+            namespace: NAMESPACE,
+            labels,
+            port: PORT,
+          }),
+        );
+      }
+      log(`pods: ${productionPods.length} in private, ${peakPods.length} in public`);
+
+      const svc = await createService(prod, {
+        labels: { "kubeburst.io/role": "production" },
+        ...(mode === "endpoints" ? {} : { selector: labels }),
+      });
+      if (mode === "endpoints") {
+        // A selector-less Service: its Endpoints are the user's, listing the production pods.
+        await prod.request({
+          method: "POST",
+          path: `/api/v1/namespaces/${NAMESPACE}/endpoints`,
+          body: {
+            apiVersion: "v1",
+            kind: "Endpoints",
+            metadata: { name: SERVICE, namespace: NAMESPACE },
+            subsets: [
+              {
+                addresses: productionPods.map((p) => ({ ip: p.ip })),
+                ports: [{ name: "http", port: PORT, protocol: "TCP" }],
+              },
+            ],
+          },
+        });
+      }
+      await createService(peak, { labels: {}, selector: labels });
+
+      const kubeconfig = (name: string) => path.join(dir, `${name}.kubeconfig`);
+      for (const name of ["private", "public"]) {
+        await writeFile(kubeconfig(name), cloud.cluster(name).kubeconfig, { mode: 0o600 });
+      }
+      const configPath = path.join(dir, "kubeburst.yaml");
+      await writeFile(
+        configPath,
+        stringify({
+          clusters: [
+            {
+              name: "private",
+              role: "production",
+              kubeconfig: kubeconfig("private"),
+              podCIDRs: [cloud.podRange("private")],
+              serviceCIDRs: [cloud.cluster("private").serviceCIDR],
+            },
+            {
+              name: "public",
+              role: "peak",
+              kubeconfig: kubeconfig("public"),
+              allowedCIDRs: [cloud.podRange("public")],
+            },
+          ],
+          mode,
+          metrics: { address: "127.0.0.1:0" },
+        }),
+      );
+      const kubeburst = await KubeburstProcess.start(configPath, dir);
+      await kubeburst.waitReady();
+      log(`kubeburst running (${mode} mode)`);
+      return new BurstScenario({
+        cloud,
+        mode,
+        node,
+        url: `http://${svc.spec.clusterIP}:80/`,
+        kubeburst,
+        dir,
+        log,
+        peakPods,
+      });
+    } catch (err) {
+      await cloud?.close();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** The peak pods now. */
+  get peakPods(): readonly LocalPod[] {
+    return this.#peakPods;
+  }
+
+  /** Sends `count` requests to the production ClusterIP from the private node. */
+  send(count: number): Promise<{ byPod: Record<string, number>; failed: number }> {
+    return this.cloud.httpFromNode(this.node, this.url, count);
+  }
+
+  /** Labels the peak Service `peak` (burst on) or removes the label (burst off). */
+  async setBurst(on: boolean): Promise<void> {
+    await this.#peak().request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${NAMESPACE}/services/${SERVICE}`,
+      contentType: "application/merge-patch+json",
+      body: { metadata: { labels: { "kubeburst.io/role": on ? "peak" : null } } },
+    });
+  }
+
+  /** Reports every peak pod Ready or not, as a kubelet would. */
+  async setPeakReady(ready: boolean): Promise<void> {
+    await Promise.all(this.#peakPods.map((p) => this.cloud.setPodReady(p, ready)));
+  }
+
+  /** Removes or adds peak pods until there are `count`. */
+  async scalePeak(count: number): Promise<void> {
+    while (this.#peakPods.length > count) {
+      const pod = this.#peakPods.pop()!;
+      await this.cloud.removePod(pod);
+    }
+    while (this.#peakPods.length < count) {
+      const name = `web-p${this.#nextPeak++}`;
+      this.#peakPods.push(
+        await this.cloud.addPod("public", {
+          name,
+          namespace: NAMESPACE,
+          labels: { app: SERVICE },
+          port: PORT,
+        }),
+      );
+    }
+    this.#log(`public now has ${count} peak pod(s)`);
+  }
+
+  /** Stops kubeburst and both clusters; deletes everything the scenario made. */
+  async close(): Promise<void> {
+    try {
+      await this.kubeburst.stop();
+    } finally {
+      await this.cloud.close();
+      if (!process.env.KUBEBURST_KEEP_LOGS) await rm(this.#dir, { recursive: true, force: true });
+    }
+  }
+
+  #peak(): KubeClient {
+    return this.cloud.cluster("public").client;
+  }
+}
+
+async function createService(
+  client: KubeClient,
+  opts: { labels: Record<string, string>; selector?: Record<string, string> },
+): Promise<{ spec: { clusterIP: string } }> {
+  return client.request({
+    method: "POST",
+    path: `/api/v1/namespaces/${NAMESPACE}/services`,
+    body: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: SERVICE, namespace: NAMESPACE, labels: opts.labels },
+      spec: {
+        ...(opts.selector ? { selector: opts.selector } : {}),
+        ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: PORT }],
+      },
+    },
+  });
+}
