@@ -48,7 +48,7 @@ demo: deps system-deps k8s-bin
 	npx kubeburst demo
 
 ## bench: benchmarks that print figures and ratios
-bench: deps
+bench: deps system-deps k8s-bin
 	npx node bench/run.ts
 
 clean:

@@ -61,3 +61,4 @@ export async function run(): Promise<void> {
     ]);
   }
 }
+if (import.meta.main) await run();

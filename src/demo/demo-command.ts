@@ -119,6 +119,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
         await tally.countFor(opts.phaseSeconds * 1000, stop.signal, () => {
           if (live) render(phase, settleMs, tally.current());
         });
+        if (stop.signal.aborted) break;
         const summary = {
           ...tally.current(),
           change: phase.change,
@@ -151,6 +152,13 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ ok, phases: summaries }, null, 2)}\n`);
   } else {
+    if (process.stdout.isTTY) {
+      say("\nphase by phase:");
+      PHASES.forEach((phase, i) => {
+        const s = summaries[i];
+        if (s) say(formatPhase(phase, s));
+      });
+    }
     say(
       ok
         ? "\ntraffic crossed clusters as expected."
