@@ -25,6 +25,7 @@ import { WorkQueue } from "../runtime/work-queue.ts";
 import { runWorkers } from "../runtime/worker-pool.ts";
 import { ServiceWriter } from "../writer/service-writer.ts";
 import { InitialSync } from "./initial-sync.ts";
+import { StalePolicy } from "./stale-policy.ts";
 
 export interface ForwardingControllerOptions {
   config: Config;
@@ -72,6 +73,8 @@ export class ForwardingController {
   /** The last good settings of the file, and the last good Secret clusters (kept on failure). */
   #fileConfig: Config;
   #secretClusters: { secret: string; spec: ClusterSpec }[] = [];
+  /** Withdraws a peak's endpoints only after it failed for `staleTTL` (SPEC B3); set in run(). */
+  #stale: StalePolicy | undefined;
   /** Problems already logged, so a persistent one is logged once, not every interval. */
   #reported = new Set<string>();
   #writerStarted = false;
@@ -102,7 +105,7 @@ export class ForwardingController {
         this.#log.info({ cluster }, "cluster's initial state aggregated");
         this.#maybeStartWriter();
       },
-      isLive: (cluster) => this.#clusters.has(cluster),
+      isLive: (cluster) => this.#clusters.has(cluster) && !this.#stale?.isWithdrawn(cluster),
     });
     this.#writer = new ServiceWriter({
       mode: config.mode,
@@ -131,15 +134,37 @@ export class ForwardingController {
 
   /** Runs until `signal` aborts, then stops every controller and worker. */
   async run(signal: AbortSignal): Promise<void> {
-    const { config, clock } = this.#opts;
+    const { config, clock, metrics } = this.#opts;
+    this.#stale = new StalePolicy(
+      clock,
+      config.staleTTLMs,
+      {
+        withdraw: (cluster) => {
+          metrics.withdrawn.set({ cluster }, 1);
+          this.#log.warn(
+            { cluster, staleTTLMs: config.staleTTLMs },
+            "peak cluster failed for staleTTL; withdrawing its endpoints",
+          );
+          this.#channel.send({ kind: "cluster-removed", cluster }, signal).catch(() => {});
+        },
+        restore: (cluster) => {
+          metrics.withdrawn.set({ cluster }, 0);
+          this.#log.info({ cluster }, "peak cluster synced again; restoring its endpoints");
+          for (const key of this.#clusters.get(cluster)?.controller.serviceKeys() ?? []) {
+            this.#inputQueue.add(`${cluster}${SEP}${key}`);
+          }
+        },
+      },
+      signal,
+    );
     await this.#discover(signal, false);
     for (const name of this.#clusters.keys()) this.#startupClusters.add(name);
     for (const name of this.#replacements.keys()) this.#startupClusters.add(name);
     this.#maybeStartWriter();
-    const syncDeadline = clock.sleep(config.syncTimeoutMs, signal).then(
-      () => this.#startWriter("sync timeout"),
-      () => {},
-    );
+    // Clock sleeps resolve early (never reject) when their signal aborts: check why we woke.
+    const syncDeadline = clock.sleep(config.syncTimeoutMs, signal).then(() => {
+      if (!signal.aborted) this.#startWriter("sync timeout");
+    });
 
     const inputWorkers = runWorkers(
       this.#inputQueue,
@@ -186,11 +211,8 @@ export class ForwardingController {
   async #discoveryLoop(signal: AbortSignal): Promise<void> {
     const { clock, config } = this.#opts;
     while (!signal.aborted) {
-      try {
-        await clock.sleep(config.discoveryIntervalMs, signal);
-      } catch {
-        return;
-      }
+      await clock.sleep(config.discoveryIntervalMs, signal);
+      if (signal.aborted) return;
       await this.#discover(signal, true).catch((err: unknown) => {
         if (!signal.aborted) this.#log.error({ err }, "cluster discovery failed");
       });
@@ -216,7 +238,7 @@ export class ForwardingController {
       const both = AbortSignal.any([signal, waited.signal]);
       await Promise.race([
         prod.controller.waitForSync(both),
-        this.#opts.clock.sleep(this.#opts.config.syncTimeoutMs, both).catch(() => {}),
+        this.#opts.clock.sleep(this.#opts.config.syncTimeoutMs, both),
       ]);
       waited.abort();
       if (signal.aborted) return;
@@ -376,9 +398,19 @@ export class ForwardingController {
         if (this.#clusters.get(cluster) !== running) return;
         metrics.setClusterState(cluster, state);
         this.#log.info({ cluster, state }, "cluster state changed");
+        if (spec.role !== "peak" || !this.#stale) return;
+        const failing = state === "unreachable" || state === "refused";
+        if (failing && !this.#stale.isStale(cluster) && !this.#stale.isWithdrawn(cluster)) {
+          this.#log.warn(
+            { cluster, state, staleTTLMs: config.staleTTLMs },
+            "peak cluster failing; keeping its last-known endpoints for staleTTL",
+          );
+        }
+        this.#stale.observe(cluster, state);
       },
     });
     metrics.setClusterState(name, "syncing");
+    if (spec.role === "peak") metrics.withdrawn.set({ cluster: name }, 0);
     const running: RunningCluster = {
       spec,
       fingerprint,
@@ -431,6 +463,7 @@ export class ForwardingController {
     if (!current) return;
     if (current.spec.role === "production") return; // the file always declares it
     this.#stopCluster(current, this.#clusters);
+    this.#stale?.forget(name);
     this.#initialSync.forget(name);
     this.#startupClusters.delete(name);
     this.#opts.metrics.forgetCluster(name);
@@ -504,11 +537,8 @@ export class ForwardingController {
     const { clock, config } = this.#opts;
     if (config.resyncPeriodMs <= 0) return;
     while (!signal.aborted) {
-      try {
-        await clock.sleep(config.resyncPeriodMs, signal);
-      } catch {
-        return;
-      }
+      await clock.sleep(config.resyncPeriodMs, signal);
+      if (signal.aborted) return;
       if (this.#writerStarted) this.#enqueueAllWrites();
     }
   }

@@ -141,7 +141,7 @@ export class Reflector<T extends KubeObject> {
           apiErr.kind === "unauthorized" || apiErr.kind === "forbidden" ? "refused" : "unreachable",
           apiErr,
         );
-        await this.#opts.clock.sleep(backoff, signal).catch(() => {});
+        await this.#opts.clock.sleep(backoff, signal);
         backoff = Math.min(backoff * 2, maxBackoff);
       }
     }
@@ -238,12 +238,8 @@ export class Reflector<T extends KubeObject> {
 
   async #resyncLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      try {
-        await this.#opts.clock.sleep(this.#opts.resyncMs, signal);
-      } catch {
-        return;
-      }
-      if (!this.#synced) continue;
+      await this.#opts.clock.sleep(this.#opts.resyncMs, signal);
+      if (signal.aborted || !this.#synced) continue;
       for (const obj of this.#store.values()) {
         this.#call(() => this.#opts.handlers.onUpdate?.(obj, obj));
       }

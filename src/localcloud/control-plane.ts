@@ -4,7 +4,7 @@ import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../kube/kube-client.ts";
 import { serviceRange } from "./address-plan.ts";
-import { type ClusterPki, createClusterPki, kubeconfigYaml } from "./certs.ts";
+import { type ClusterPki, createClusterPki, issueClientCert, kubeconfigYaml } from "./certs.ts";
 import type { K8sBinaries } from "./k8s-binaries.ts";
 import { type ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
 
@@ -71,6 +71,15 @@ export class ControlPlane {
   get client(): KubeClient {
     if (!this.#client) throw new Error(`cluster ${this.name} is not started`);
     return this.#client;
+  }
+
+  /**
+   * A kubeconfig for a new identity `user` (client certificate signed by this cluster's CA), with
+   * no rights until RBAC grants some: for least-privilege and revocation tests.
+   */
+  async userKubeconfig(user: string, groups: string[] = []): Promise<string> {
+    const { cert, key } = await issueClientCert(this.dir, `user-${user}`, user, groups);
+    return kubeconfigYaml(user, this.server, await readFile(this.pki!.caCert, "utf8"), cert, key);
   }
 
   /** Starts etcd, the API server and (if asked) the controller manager; waits until ready. */

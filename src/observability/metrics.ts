@@ -46,6 +46,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** 1 while a peak's endpoints are withdrawn because its API failed for longer than staleTTL. */
+  readonly withdrawn = new Gauge({
+    name: "kubeburst_cluster_withdrawn",
+    help: "1 while a peak cluster's endpoints are withdrawn after failing for longer than staleTTL.",
+    labelNames: ["cluster"] as const,
+    registers: [this.registry],
+  });
+
   /** Seconds from a change in a source cluster (its trigger time) to our write of it. */
   readonly propagation = new Histogram({
     name: "kubeburst_propagation_duration_seconds",
@@ -83,6 +91,7 @@ export class Metrics {
   /** Drops every series of a cluster that was removed from the configuration. */
   forgetCluster(cluster: string): void {
     for (const state of clusterStates) this.clusterState.remove({ cluster, state });
+    this.withdrawn.remove({ cluster });
     this.propagation.remove({ cluster });
   }
 
