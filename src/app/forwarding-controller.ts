@@ -9,6 +9,7 @@ import {
   mergeClusterSources,
   readSecretClusters,
 } from "../discovery/cluster-sources.ts";
+import { type DiscoveredRanges, readProductionRanges } from "../discovery/production-ranges.ts";
 import type { AddressPolicy } from "../domain/address-policy.ts";
 import { parseIpAddress } from "../domain/ip-address.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
@@ -77,6 +78,8 @@ export class ForwardingController {
   #stale: StalePolicy | undefined;
   /** Problems already logged, so a persistent one is logged once, not every interval. */
   #reported = new Set<string>();
+  /** Production's node addresses and ServiceCIDRs, as last read (SPEC B1). */
+  #discoveredRanges: DiscoveredRanges = { nodes: [], services: [], problems: [] };
   #writerStarted = false;
   #writerStart = Promise.withResolvers<void>();
 
@@ -264,6 +267,7 @@ export class ForwardingController {
         ]);
       }
     }
+    if (prod?.controller.hasSynced) await this.#discoverProductionRanges(prod, signal);
     const declared = mergeClusterSources(fileClusters, this.#secretClusters);
     this.#report("merge", declared.problems);
 
@@ -553,11 +557,49 @@ export class ForwardingController {
     const apiServer = this.#production()?.controller.client.server;
     const host = apiServer ? new URL(apiServer).hostname.replace(/^\[|\]$/g, "") : undefined;
     const apiAddress = host !== undefined && parseIpAddress(host) ? [host] : [];
+    const found = this.#discoveredRanges;
     return {
       allowed: peak.allowedCIDRs,
-      denied: [...podCIDRs, ...serviceCIDRs, ...nodeCIDRs, ...apiAddress],
+      denied: [
+        ...podCIDRs,
+        ...serviceCIDRs,
+        ...nodeCIDRs,
+        ...apiAddress,
+        ...found.nodes,
+        ...found.services,
+      ],
       maxEndpoints: peak.maxEndpointsPerService,
     };
+  }
+
+  /**
+   * Production's own node addresses and ranges, read every discovery interval. A change alters
+   * every peak's policy, so every peak Service is looked at again.
+   */
+  async #discoverProductionRanges(prod: RunningCluster, signal: AbortSignal): Promise<void> {
+    const found = await readProductionRanges(prod.controller.client, signal).catch(() => undefined);
+    if (!found || signal.aborted) return;
+    this.#report(
+      "production-ranges",
+      found.problems.map((message) => ({ path: `cluster ${prod.spec.name}`, message })),
+    );
+    const before = this.#discoveredRanges;
+    if (
+      JSON.stringify([before.nodes, before.services]) ===
+      JSON.stringify([found.nodes, found.services])
+    ) {
+      return;
+    }
+    this.#discoveredRanges = found;
+    this.#log.info(
+      { nodes: found.nodes, services: found.services },
+      "production's own ranges (always refused from peaks)",
+    );
+    for (const [name, running] of this.#clusters) {
+      if (running.spec.role !== "peak" || !running.controller.hasSynced) continue;
+      for (const key of running.controller.serviceKeys())
+        this.#inputQueue.add(`${name}${SEP}${key}`);
+    }
   }
 
   /** Refused and dropped endpoints now, for the gauge. */

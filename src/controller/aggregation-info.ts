@@ -85,7 +85,12 @@ export function serviceInfoOf(
       policy,
     );
     info.contribution = admitted.contribution;
-    if (admitted.refused.length > 0) info.refused = admitted.refused;
+    const fqdn = slices
+      .filter((s) => s.addressType === "FQDN")
+      .flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses.slice(0, 1)))
+      .map((address) => ({ address, reason: "fqdn" as const }));
+    const refused = [...fqdn, ...admitted.refused];
+    if (refused.length > 0) info.refused = refused;
     if (admitted.truncated) info.truncated = admitted.truncated;
   }
   return info;

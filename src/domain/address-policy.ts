@@ -31,9 +31,11 @@ export interface AddressPolicy {
 
 /**
  * Why an endpoint address was refused. Checks run in this order, except that a family mismatch
- * ("invalid" for an address that parses) is checked last.
+ * ("invalid" for an address that parses) is checked last. "fqdn" marks the endpoints of an FQDN
+ * slice, which are never imported (a name would let the peak point production anywhere).
  */
 export const REFUSAL_REASONS = [
+  "fqdn",
   "invalid",
   "unspecified",
   "loopback",

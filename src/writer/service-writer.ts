@@ -126,7 +126,12 @@ export class ServiceWriter {
     signal: AbortSignal,
   ): Promise<boolean> {
     let desired: DesiredSlice[] = [];
-    if (service && service.type !== "ExternalName") {
+    if (service?.type === "ExternalName") {
+      const message =
+        "an ExternalName Service has no endpoints for kube-proxy to balance; kubeburst imports nothing for it (use a ClusterIP Service)";
+      this.#opts.logger.warn({ service: key }, message);
+      await this.#event(service, "Warning", "ExternalNameNotSupported", message, signal);
+    } else if (service) {
       const result = desiredSlices(service, peaks, this.#maxPerSlice());
       desired = result.slices;
       await this.#reportConflicts(service, result.conflicts, signal);

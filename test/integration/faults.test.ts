@@ -124,12 +124,8 @@ describe("failures", { timeout: 1_200_000 }, () => {
       configPath,
       stringify({
         clusters: [
-          {
-            name: "private",
-            role: "production",
-            kubeconfig: "private.kubeconfig",
-            podCIDRs: [cloud.podRange("private")],
-          },
+          // No ranges configured: kubeburst reads production's node and Service ranges itself.
+          { name: "private", role: "production", kubeconfig: "private.kubeconfig" },
           {
             name: "public",
             role: "peak",
@@ -158,6 +154,23 @@ describe("failures", { timeout: 1_200_000 }, () => {
     await kb?.stop();
     await cloud?.close();
     if (dir && !process.env.KUBEBURST_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("production's own node and Service addresses are refused from a peak even when not configured", async () => {
+    await pair("inside", ["public-2"]);
+    const node = cloud.nodes("private")[0]!.address;
+    const serviceIp = "198.19.0.50"; // inside private's ServiceCIDR
+    await peakSlices("public-2", "inside", [node, serviceIp, "198.18.40.7"]);
+    await eventually("only the peak's own address is written", async () => {
+      assert.deepEqual(await fromCluster("inside", "public-2"), { "198.18.40.7": true });
+    });
+    assert.equal(
+      await kb.metric("kubeburst_refused_endpoints", {
+        cluster: "public-2",
+        reason: "production-range",
+      }),
+      2,
+    );
   });
 
   test("a dead peak API server: endpoints kept for staleTTL, then withdrawn, then restored; the other peak keeps working", async () => {

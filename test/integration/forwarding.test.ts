@@ -363,6 +363,24 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
         })),
       },
     });
+    await api("public-a").request({
+      method: "POST",
+      path: "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
+      body: {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: {
+          name: "guarded-fqdn",
+          labels: {
+            "kubernetes.io/service-name": "guarded",
+            "endpointslice.kubernetes.io/managed-by": "someone-else",
+          },
+        },
+        addressType: "FQDN",
+        ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+        endpoints: [{ addresses: ["metadata.google.internal"], conditions: { ready: true } }],
+      },
+    });
     await timed("only the allowed address is written", async () => {
       assert.deepEqual(readiness(await ourSlices("shop", "guarded")), { [allowed]: true });
     });
@@ -371,6 +389,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     assert.equal(await refused("multicast"), 1);
     assert.equal(await refused("not-allowed"), 1);
     assert.equal(await refused("production-range"), 1);
+    assert.equal(await refused("fqdn"), 1);
     await timed("the production Service gets a Warning Event naming them", async () => {
       const events = await api("private").request<{
         items: { reason?: string; message?: string }[];
@@ -383,6 +402,29 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
       assert.ok(event, JSON.stringify(events.items));
       assert.match(event.message ?? "", /239\.1\.2\.3 \(multicast\)/);
     });
+  });
+
+  test("an ExternalName production Service is refused with an Event", async () => {
+    await api("private").request({
+      method: "POST",
+      path: "/api/v1/namespaces/shop/services",
+      body: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "elsewhere", labels: PRODUCTION },
+        spec: { type: "ExternalName", externalName: "db.example.com" },
+      },
+    });
+    await createService(api("public-a"), { namespace: "shop", name: "elsewhere", labels: PEAK });
+    await timed("the Event says why", async () => {
+      const events = await api("private").request<{ items: { reason?: string }[] }>({
+        method: "GET",
+        path: "/api/v1/namespaces/shop/events",
+        query: { fieldSelector: "involvedObject.name=elsewhere" },
+      });
+      assert.ok(events.items.some((e) => e.reason === "ExternalNameNotSupported"));
+    });
+    assert.deepEqual(await ourSlices("shop", "elsewhere"), []);
   });
 
   describe("clusters added and removed at run time", () => {
