@@ -458,6 +458,24 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
         assert.deepEqual(await fromB(), []);
       });
       assert.ok((await ourSlices("shop", "web")).length > 0, "public-a's slices stay");
+
+      // A file that turns invalid is reported and ignored: the clusters keep running.
+      const file = path.join(dir, "kubeburst.yaml");
+      await writeFile(file, "clusters: [\n");
+      await eventually("the broken file is reported", async () => {
+        const lines = await kb!.logLines();
+        assert.ok(lines.some((l) => String(l.msg).includes("is invalid; keeping the clusters")));
+      });
+      const late = await cloud.addPod("public-a", {
+        name: "web-late",
+        namespace: "shop",
+        labels: { app: "web" },
+        serve: false,
+      });
+      await timed("public-a still contributes while the file is broken", async () => {
+        assert.equal(readiness(await ourSlices("shop", "web"))[ip(late)], true);
+      });
+      await writeConfig();
     });
 
     test("through a Secret", async () => {
