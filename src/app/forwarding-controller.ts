@@ -12,6 +12,7 @@ import {
 import { type DiscoveredRanges, readProductionRanges } from "../discovery/production-ranges.ts";
 import type { AddressPolicy } from "../domain/address-policy.ts";
 import { parseIpAddress } from "../domain/ip-address.ts";
+import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
@@ -76,6 +77,8 @@ export class ForwardingController {
   #secretClusters: { secret: string; spec: ClusterSpec }[] = [];
   /** Withdraws a peak's endpoints only after it failed for `staleTTL` (SPEC B3); set in run(). */
   #stale: StalePolicy | undefined;
+  /** The production Services each withdrawn peak served, to tell them when it is back. */
+  readonly #servedByWithdrawn = new Map<string, ProductionService[]>();
   /** Problems already logged, so a persistent one is logged once, not every interval. */
   #reported = new Set<string>();
   /** Production's node addresses and ServiceCIDRs, as last read (SPEC B1). */
@@ -144,6 +147,13 @@ export class ForwardingController {
       {
         withdraw: (cluster) => {
           metrics.withdrawn.set({ cluster }, 1);
+          // Remembered now, while the aggregator still knows which Services the peak served.
+          const served = this.#writer.servicesServedBy(cluster);
+          this.#servedByWithdrawn.set(cluster, served);
+          const message = `peak cluster ${cluster} failed for longer than staleTTL (${config.staleTTLMs} ms); its endpoints are withdrawn until it syncs again`;
+          this.#writer
+            .announce(served, "Warning", "PeakWithdrawn", message, signal)
+            .catch(() => {});
           this.#log.warn(
             { cluster, staleTTLMs: config.staleTTLMs },
             "peak cluster failed for staleTTL; withdrawing its endpoints",
@@ -152,6 +162,10 @@ export class ForwardingController {
         },
         restore: (cluster) => {
           metrics.withdrawn.set({ cluster }, 0);
+          const served = this.#servedByWithdrawn.get(cluster) ?? [];
+          this.#servedByWithdrawn.delete(cluster);
+          const message = `peak cluster ${cluster} synced again; its endpoints are restored`;
+          this.#writer.announce(served, "Normal", "PeakRestored", message, signal).catch(() => {});
           this.#log.info({ cluster }, "peak cluster synced again; restoring its endpoints");
           for (const key of this.#clusters.get(cluster)?.controller.serviceKeys() ?? []) {
             this.#inputQueue.add(`${cluster}${SEP}${key}`);
@@ -409,6 +423,10 @@ export class ForwardingController {
             { cluster, state, staleTTLMs: config.staleTTLMs },
             "peak cluster failing; keeping its last-known endpoints for staleTTL",
           );
+          const why = state === "refused" ? "refuses kubeburst's credentials" : "is unreachable";
+          const message = `peak cluster ${cluster} ${why}; its last-known endpoints are kept for staleTTL (${config.staleTTLMs} ms)`;
+          const served = this.#writer.servicesServedBy(cluster);
+          this.#writer.announce(served, "Warning", "PeakStale", message, signal).catch(() => {});
         }
         this.#stale.observe(cluster, state);
       },
@@ -468,6 +486,7 @@ export class ForwardingController {
     if (current.spec.role === "production") return; // the file always declares it
     this.#stopCluster(current, this.#clusters);
     this.#stale?.forget(name);
+    this.#servedByWithdrawn.delete(name);
     this.#initialSync.forget(name);
     this.#startupClusters.delete(name);
     this.#opts.metrics.forgetCluster(name);

@@ -293,6 +293,31 @@ export class ServiceWriter {
     }
   }
 
+  /** The production Services that peak `cluster` contributes to now. */
+  servicesServedBy(cluster: string): ProductionService[] {
+    const prod = this.#opts.production();
+    if (!prod) return [];
+    const { aggregator } = this.#opts;
+    return aggregator.keys().flatMap((key) => {
+      const views = aggregator.views(key);
+      const production = views.find((v) => v.cluster === prod.name && v.production !== undefined);
+      const peak = views.find((v) => v.cluster === cluster && v.clusterRole === "peak");
+      if (!production?.production || !peak) return [];
+      return pairs(production.role, peak.role, prod.name, cluster) ? [production.production] : [];
+    });
+  }
+
+  /** Records an Event on each of `services` (how a peer's state reaches their owners, SPEC B3). */
+  async announce(
+    services: readonly ProductionService[],
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (const service of services) await this.#event(service, type, reason, message, signal);
+  }
+
   async #event(
     service: ProductionService,
     type: "Normal" | "Warning",

@@ -233,6 +233,17 @@ describe("failures", { timeout: 1_200_000 }, () => {
     );
     log(`restored ${Date.now() - up} ms after the API server came back`);
     assert.equal(await kb.metric("kubeburst_cluster_withdrawn", { cluster: "public" }), 0);
+    await eventually("the production Service's owners were told, step by step", async () => {
+      const events = await api("private").request<{ items: { reason?: string }[] }>({
+        method: "GET",
+        path: "/api/v1/namespaces/shop/events",
+        query: { fieldSelector: "involvedObject.name=web" },
+      });
+      const reasons = new Set(events.items.map((e) => e.reason));
+      for (const reason of ["PeakStale", "PeakWithdrawn", "PeakRestored"]) {
+        assert.ok(reasons.has(reason), `${reason} in ${[...reasons].join(", ")}`);
+      }
+    });
   });
 
   test("a flapping peer causes no writes while each outage is shorter than staleTTL", async () => {
