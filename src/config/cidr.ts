@@ -1,5 +1,5 @@
 import type { AddressFamily } from "../domain/endpoints.ts";
-import { parseIpAddress } from "../domain/ip-address.ts";
+import { type ParsedIpAddress, parseIpAddress } from "../domain/ip-address.ts";
 
 /** A valid CIDR block. */
 export interface Cidr {
@@ -80,4 +80,15 @@ export function parseCidr(text: string): CidrResult {
     return { ok: false, message: `${quoted} has host bits set; the network is "${networkText}"` };
   }
   return { ok: true, cidr: { family: address.family, prefixLength, canonical: networkText } };
+}
+
+/** Whether `address` lies inside `cidr`; never across families. */
+export function cidrContains(cidr: Cidr, address: ParsedIpAddress): boolean {
+  if (cidr.family !== address.family) return false;
+  const network = cidr.canonical.slice(0, cidr.canonical.lastIndexOf("/"));
+  const hostBits = BigInt(BITS[cidr.family] - cidr.prefixLength);
+  return (
+    toBigInt(network, cidr.family) >> hostBits ===
+    toBigInt(address.canonical, address.family) >> hostBits
+  );
 }

@@ -1,4 +1,4 @@
-import { type Cidr, parseCidr } from "../config/cidr.ts";
+import { type Cidr, cidrContains, parseCidr } from "../config/cidr.ts";
 import { compareText } from "./compare-text.ts";
 import type {
   AddressFamily,
@@ -89,32 +89,6 @@ const BUILT_IN: readonly { reason: BuiltInReason; ranges: readonly Cidr[] }[] = 
 ];
 
 const BITS = { IPv4: 32, IPv6: 128 } as const;
-
-/**
- * The numeric value of a canonical address. src/config/cidr.ts has the same conversion but does
- * not export it, and has no containment helper, so this file carries its own.
- */
-function addressValue(canonical: string, family: AddressFamily): bigint {
-  if (family === "IPv4") {
-    return canonical.split(".").reduce((sum, octet) => (sum << 8n) | BigInt(octet), 0n);
-  }
-  const [left = "", right] = canonical.split("::");
-  const head = left === "" ? [] : left.split(":");
-  const tail = right === undefined || right === "" ? [] : right.split(":");
-  const groups = [...head, ...new Array<string>(8 - head.length - tail.length).fill("0"), ...tail];
-  return groups.reduce((sum, group) => (sum << 16n) | BigInt(`0x${group}`), 0n);
-}
-
-/** Whether `address` lies inside `cidr`; never across families. */
-export function cidrContains(cidr: Cidr, address: ParsedIpAddress): boolean {
-  if (cidr.family !== address.family) return false;
-  const network = cidr.canonical.slice(0, cidr.canonical.lastIndexOf("/"));
-  const hostBits = BigInt(BITS[cidr.family] - cidr.prefixLength);
-  return (
-    addressValue(network, cidr.family) >> hostBits ===
-    addressValue(address.canonical, address.family) >> hostBits
-  );
-}
 
 /**
  * The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, also written in hex as

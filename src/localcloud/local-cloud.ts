@@ -370,17 +370,13 @@ export class LocalCloud {
     url: string,
     count: number,
   ): Promise<{ byPod: Record<string, number>; failed: number }> {
-    if (node.netns === undefined) {
-      throw new Error(
-        `node ${node.cluster}/${node.name} has no data path; add it with dataPath: true`,
-      );
-    }
+    const netns = dataPathOf(node);
     const { stdout } = await run(
       "ip",
       [
         "netns",
         "exec",
-        node.netns,
+        netns,
         process.execPath,
         path.join(here, "http-probe.ts"),
         url,
@@ -402,18 +398,14 @@ export class LocalCloud {
     rps: number,
     onResponse: (at: number, who: string | null) => void,
   ): { stop: () => Promise<void> } {
-    if (node.netns === undefined) {
-      throw new Error(
-        `node ${node.cluster}/${node.name} has no data path; add it with dataPath: true`,
-      );
-    }
+    const netns = dataPathOf(node);
     const proc = this.#procs.start(
       `${node.cluster}-${node.name}-traffic-${++this.#streams}`,
       "ip",
       [
         "netns",
         "exec",
-        node.netns,
+        netns,
         process.execPath,
         path.join(here, "http-probe.ts"),
         url,
@@ -546,4 +538,14 @@ async function pollUntil(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tailLog(proc.logFile)}`);
+}
+
+/** The namespace of a node that has a data path (requests from it go through kube-proxy). */
+function dataPathOf(node: LocalNode): string {
+  if (node.netns === undefined) {
+    throw new Error(
+      `node ${node.cluster}/${node.name} has no data path; add it with dataPath: true`,
+    );
+  }
+  return node.netns;
 }

@@ -14,7 +14,9 @@ import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   createService,
+  createSlice,
   deleteObject,
+  eventsAbout,
   OURS,
   readiness,
   slicesOf,
@@ -59,29 +61,11 @@ describe("failures", { timeout: 1_200_000 }, () => {
     }
   }
 
-  /** Hand-written peak slices (managed by "someone-else"), `perSlice` endpoints each. */
-  async function peakSlices(cluster: string, service: string, addresses: string[], perSlice = 100) {
-    for (let i = 0; i * perSlice < addresses.length; i++) {
-      await api(cluster).request({
-        method: "POST",
-        path: "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
-        body: {
-          apiVersion: "discovery.k8s.io/v1",
-          kind: "EndpointSlice",
-          metadata: {
-            name: `${service}-manual-${i}`,
-            labels: {
-              "kubernetes.io/service-name": service,
-              "endpointslice.kubernetes.io/managed-by": "someone-else",
-            },
-          },
-          addressType: "IPv4",
-          ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-          endpoints: addresses
-            .slice(i * perSlice, (i + 1) * perSlice)
-            .map((a) => ({ addresses: [a], conditions: { ready: true } })),
-        },
-      });
+  /** Hand-written peak slices of 100 endpoints each. */
+  async function peakSlices(cluster: string, service: string, addresses: string[]) {
+    for (let i = 0; i * 100 < addresses.length; i++) {
+      const part = addresses.slice(i * 100, (i + 1) * 100);
+      await createSlice(api(cluster), "shop", service, `${service}-manual-${i}`, part);
     }
   }
 
@@ -234,12 +218,9 @@ describe("failures", { timeout: 1_200_000 }, () => {
     log(`restored ${Date.now() - up} ms after the API server came back`);
     assert.equal(await kb.metric("kubeburst_cluster_withdrawn", { cluster: "public" }), 0);
     await eventually("the production Service's owners were told, step by step", async () => {
-      const events = await api("private").request<{ items: { reason?: string }[] }>({
-        method: "GET",
-        path: "/api/v1/namespaces/shop/events",
-        query: { fieldSelector: "involvedObject.name=web" },
-      });
-      const reasons = new Set(events.items.map((e) => e.reason));
+      const reasons = new Set(
+        (await eventsAbout(api("private"), "shop", "web")).map((e) => e.reason),
+      );
       for (const reason of ["PeakStale", "PeakWithdrawn", "PeakRestored"]) {
         assert.ok(reasons.has(reason), `${reason} in ${[...reasons].join(", ")}`);
       }
@@ -366,14 +347,8 @@ describe("failures", { timeout: 1_200_000 }, () => {
       await kb.metric("kubeburst_refused_endpoints", { cluster: "public-2", reason: "cap" }),
       2000,
     );
-    const events = await api("private").request<{ items: { reason?: string; message?: string }[] }>(
-      {
-        method: "GET",
-        path: "/api/v1/namespaces/shop/events",
-        query: { fieldSelector: "involvedObject.name=huge" },
-      },
-    );
-    const truncated = events.items.find((e) => e.reason === "PeakEndpointsTruncated");
+    const events = await eventsAbout(api("private"), "shop", "huge");
+    const truncated = events.find((e) => e.reason === "PeakEndpointsTruncated");
     assert.match(truncated?.message ?? "", /3000 kept, 2000 left out/);
   });
 });

@@ -18,8 +18,10 @@ import { LocalCloud, type LocalPod } from "../../src/localcloud/local-cloud.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   createService,
+  createSlice,
   deleteObject,
   endpointsAddresses,
+  eventsAbout,
   getEndpoints,
   labelService,
   OURS,
@@ -88,6 +90,16 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     await writeFile(`${file}.tmp`, stringify(config));
     await rename(`${file}.tmp`, file);
     return file;
+  }
+
+  /** Every slice of ours in the production cluster, in every namespace. */
+  async function allOurSlices(): Promise<V1EndpointSlice[]> {
+    const list = await api("private").request<{ items: V1EndpointSlice[] }>({
+      method: "GET",
+      path: "/apis/discovery.k8s.io/v1/endpointslices",
+      query: { labelSelector: OURS },
+    });
+    return list.items;
   }
 
   async function ourSlices(namespace: string, name: string): Promise<V1EndpointSlice[]> {
@@ -281,13 +293,8 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     ] as const) {
       assert.deepEqual(await ourSlices(ns, name), [], `${ns}/${name} must have no slices of ours`);
     }
-    const everywhere = await api("private").request<{ items: V1EndpointSlice[] }>({
-      method: "GET",
-      path: "/apis/discovery.k8s.io/v1/endpointslices",
-      query: { labelSelector: OURS },
-    });
     const services = new Set(
-      everywhere.items.map(
+      (await allOurSlices()).map(
         (s) => `${s.metadata?.namespace}/${s.metadata?.labels?.["kubernetes.io/service-name"]}`,
       ),
     );
@@ -342,45 +349,16 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     const allowed = "198.18.17.200";
     // A hand-written slice, as a compromised or careless peak could publish. (The API server
     // itself already refuses loopback, link-local and unspecified addresses.)
-    await api("public-a").request({
-      method: "POST",
-      path: "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
-      body: {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: {
-          name: "guarded-manual",
-          labels: {
-            "kubernetes.io/service-name": "guarded",
-            "endpointslice.kubernetes.io/managed-by": "someone-else",
-          },
-        },
-        addressType: "IPv4",
-        ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-        endpoints: [allowed, "239.1.2.3", "198.18.40.1", "198.18.1.77"].map((a) => ({
-          addresses: [a],
-          conditions: { ready: true },
-        })),
-      },
-    });
-    await api("public-a").request({
-      method: "POST",
-      path: "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
-      body: {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: {
-          name: "guarded-fqdn",
-          labels: {
-            "kubernetes.io/service-name": "guarded",
-            "endpointslice.kubernetes.io/managed-by": "someone-else",
-          },
-        },
-        addressType: "FQDN",
-        ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-        endpoints: [{ addresses: ["metadata.google.internal"], conditions: { ready: true } }],
-      },
-    });
+    const hostile = [allowed, "239.1.2.3", "198.18.40.1", "198.18.1.77"];
+    await createSlice(api("public-a"), "shop", "guarded", "guarded-manual", hostile);
+    await createSlice(
+      api("public-a"),
+      "shop",
+      "guarded",
+      "guarded-fqdn",
+      ["metadata.google.internal"],
+      "FQDN",
+    );
     await timed("only the allowed address is written", async () => {
       assert.deepEqual(readiness(await ourSlices("shop", "guarded")), { [allowed]: true });
     });
@@ -391,15 +369,9 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     assert.equal(await refused("production-range"), 1);
     assert.equal(await refused("fqdn"), 1);
     await timed("the production Service gets a Warning Event naming them", async () => {
-      const events = await api("private").request<{
-        items: { reason?: string; message?: string }[];
-      }>({
-        method: "GET",
-        path: "/api/v1/namespaces/shop/events",
-        query: { fieldSelector: "involvedObject.name=guarded" },
-      });
-      const event = events.items.find((e) => e.reason === "PeakEndpointsRefused");
-      assert.ok(event, JSON.stringify(events.items));
+      const events = await eventsAbout(api("private"), "shop", "guarded");
+      const event = events.find((e) => e.reason === "PeakEndpointsRefused");
+      assert.ok(event, JSON.stringify(events));
       assert.match(event.message ?? "", /239\.1\.2\.3 \(multicast\)/);
     });
   });
@@ -417,12 +389,8 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     });
     await createService(api("public-a"), { namespace: "shop", name: "elsewhere", labels: PEAK });
     await timed("the Event says why", async () => {
-      const events = await api("private").request<{ items: { reason?: string }[] }>({
-        method: "GET",
-        path: "/api/v1/namespaces/shop/events",
-        query: { fieldSelector: "involvedObject.name=elsewhere" },
-      });
-      assert.ok(events.items.some((e) => e.reason === "ExternalNameNotSupported"));
+      const events = await eventsAbout(api("private"), "shop", "elsewhere");
+      assert.ok(events.some((e) => e.reason === "ExternalNameNotSupported"));
     });
     assert.deepEqual(await ourSlices("shop", "elsewhere"), []);
   });
@@ -505,13 +473,8 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
 
   test("no loop: after convergence, 60 s with a 5 s resync make no write", async () => {
     const snapshot = async () => {
-      const list = await api("private").request<{ items: V1EndpointSlice[] }>({
-        method: "GET",
-        path: "/apis/discovery.k8s.io/v1/endpointslices",
-        query: { labelSelector: OURS },
-      });
       return Object.fromEntries(
-        list.items.map((s) => [
+        (await allOurSlices()).map((s) => [
           `${s.metadata?.namespace}/${s.metadata?.name}`,
           s.metadata?.resourceVersion,
         ]),
@@ -543,13 +506,11 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
 
   test("a restart after convergence deletes and recreates nothing", async () => {
     const uids = async () => {
-      const list = await api("private").request<{ items: V1EndpointSlice[] }>({
-        method: "GET",
-        path: "/apis/discovery.k8s.io/v1/endpointslices",
-        query: { labelSelector: OURS },
-      });
       return Object.fromEntries(
-        list.items.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s.metadata?.uid]),
+        (await allOurSlices()).map((s) => [
+          `${s.metadata?.namespace}/${s.metadata?.name}`,
+          s.metadata?.uid,
+        ]),
       );
     };
     const before = await uids();
@@ -639,14 +600,10 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
       );
     });
     await timed("a production Service with a selector is refused with an Event", async () => {
-      const events = await api("private").request<{ items: { reason?: string; type?: string }[] }>({
-        method: "GET",
-        path: "/api/v1/namespaces/literal/events",
-        query: { fieldSelector: "involvedObject.name=selected" },
-      });
+      const events = await eventsAbout(api("private"), "literal", "selected");
       assert.ok(
-        events.items.some((e) => e.reason === "LiteralModeRefused" && e.type === "Warning"),
-        JSON.stringify(events.items),
+        events.some((e) => e.reason === "LiteralModeRefused" && e.type === "Warning"),
+        JSON.stringify(events),
       );
     });
     assert.equal(await getEndpoints(api("private"), "literal", "selected"), undefined);

@@ -108,3 +108,51 @@ export function endpointsAddresses(ep: V1Endpoints | undefined): string[] {
     .map((a) => a.ip)
     .sort();
 }
+
+/** Events about object `name` in `namespace`. */
+export async function eventsAbout(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<{ reason?: string; type?: string; message?: string }[]> {
+  const list = await client.request<{
+    items: { reason?: string; type?: string; message?: string }[];
+  }>({
+    method: "GET",
+    path: `/api/v1/namespaces/${namespace}/events`,
+    query: { fieldSelector: `involvedObject.name=${name}` },
+  });
+  return list.items;
+}
+
+/**
+ * A hand-written EndpointSlice for Service `namespace/service` (managed by "someone-else"), as a
+ * careless or compromised peak could publish: port "http" 8080, every endpoint ready.
+ */
+export async function createSlice(
+  client: KubeClient,
+  namespace: string,
+  service: string,
+  name: string,
+  addresses: string[],
+  addressType: "IPv4" | "IPv6" | "FQDN" = "IPv4",
+): Promise<void> {
+  await client.request({
+    method: "POST",
+    path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+    body: {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name,
+        labels: {
+          "kubernetes.io/service-name": service,
+          "endpointslice.kubernetes.io/managed-by": "someone-else",
+        },
+      },
+      addressType,
+      ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+      endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+    },
+  });
+}
