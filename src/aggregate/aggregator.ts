@@ -69,6 +69,24 @@ export class Aggregator {
     return [...this.#views.keys()];
   }
 
+  /** Peak endpoints refused or dropped by the cap now, by cluster and reason (for the gauge). */
+  refusedCounts(): { cluster: string; reason: string; count: number }[] {
+    const counts = new Map<string, { cluster: string; reason: string; count: number }>();
+    const add = (cluster: string, reason: string, n: number) => {
+      const k = `${cluster}\0${reason}`;
+      const entry = counts.get(k) ?? { cluster, reason, count: 0 };
+      entry.count += n;
+      counts.set(k, entry);
+    };
+    for (const byCluster of this.#views.values()) {
+      for (const view of byCluster.values()) {
+        for (const r of view.refused ?? []) add(view.cluster, r.reason, 1);
+        if (view.truncated) add(view.cluster, "cap", view.truncated.dropped);
+      }
+    }
+    return [...counts.values()];
+  }
+
   /** True once cluster `name`'s initial state has been aggregated. */
   isReady(cluster: string): boolean {
     return this.#ready.has(cluster);

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import type { ClusterSpec } from "./cluster-spec.ts";
-import { type ConfigError, configErrorsFromIssues } from "./config-error.ts";
+import { type ConfigError, configErrorsFromIssues, formatConfigPath } from "./config-error.ts";
 import {
   type ClusterEntry,
   configFileSchema,
@@ -66,6 +66,28 @@ function clusterSpecFromEntry(entry: ClusterEntry, folder: string): ClusterSpec 
 }
 
 /**
+ * Where YAML tags produced values that are not plain data (Map, Set, Date, binary), which the
+ * schema would otherwise read as empty mappings and silently replace with defaults.
+ */
+function typedValuePaths(value: unknown, at: (string | number)[]): [(string | number)[], string][] {
+  if (value === null || typeof value !== "object") return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => typedValuePaths(v, [...at, i]));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const what =
+      value instanceof Map
+        ? "ordered map"
+        : value instanceof Set
+          ? "set"
+          : value instanceof Date
+            ? "timestamp"
+            : "typed value";
+    return [[at, what]];
+  }
+  return Object.entries(value).flatMap(([k, v]) => typedValuePaths(v, [...at, k]));
+}
+
+/**
  * Parses and validates config file text. Reports every problem at once: YAML syntax errors
  * (with line and column), unknown fields (with a did-you-mean), and each invalid value with its
  * field path. Kubeconfig paths are resolved against the folder of `sourcePath`. Does no I/O.
@@ -98,6 +120,16 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
       errors: [
         { path: "", message: "the config file is empty; it needs at least a clusters list" },
       ],
+    };
+  }
+  const tagged = typedValuePaths(data, []);
+  if (tagged.length > 0) {
+    return {
+      ok: false,
+      errors: tagged.map(([where, what]) => ({
+        path: formatConfigPath(where),
+        message: `a YAML ${what} (from a tag such as !!omap, !!set or !!timestamp) is not a setting; write a plain mapping, list or string`,
+      })),
     };
   }
   if (typeof data !== "object" || Array.isArray(data)) {
