@@ -4,8 +4,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { Document, parse, type Scalar, stringify, visit } from "yaml";
 import { type ClusterSpec, parseClusterSecret } from "./cluster-spec.ts";
-import { type Config, type ConfigResult, parseConfig } from "./load-config.ts";
 import type { ListenAddress } from "./listen-address.ts";
+import { type Config, type ConfigResult, parseConfig } from "./load-config.ts";
 
 // Property tests of the config parser. The oracles here are written independently of the
 // parser's helpers: CIDRs are canonicalised with bigint arithmetic and the WHATWG URL parser,
@@ -16,6 +16,7 @@ const DEFAULT_SOURCE = "/etc/kubeburst/kubeburst.yaml";
 
 type Settings = Record<string, unknown>;
 type Segment = string | number;
+type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by several properties
@@ -201,7 +202,7 @@ interface CidrList {
   canonical: string[];
 }
 
-/** 0–4 networks, each written 1–2 ways, shuffled; the expected value is the sorted set. */
+/** 0–3 networks, each written 1–2 ways, shuffled; the expected value is the sorted set. */
 const cidrListArb: fc.Arbitrary<CidrList> = fc
   .array(
     networkArb.chain((net) =>
@@ -209,7 +210,7 @@ const cidrListArb: fc.Arbitrary<CidrList> = fc
         .array(spellingArb, { minLength: 1, maxLength: 2 })
         .map((spellings) => ({ net, texts: spellings.map((spelling) => spell(net, spelling)) })),
     ),
-    { maxLength: 4 },
+    { maxLength: 3 },
   )
   .chain((entries) => {
     const texts = entries.flatMap((entry) => entry.texts);
@@ -223,8 +224,8 @@ const cidrListArb: fc.Arbitrary<CidrList> = fc
 // Valid configs with their expected parse
 
 const dnsLabelArb = fc.oneof(
-  fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?$/),
-  fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/),
+  { arbitrary: fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?$/), weight: 4 },
+  { arbitrary: fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/), weight: 1 },
 );
 
 interface Duration {
@@ -307,7 +308,7 @@ function defined(fields: Record<string, unknown>): Settings {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
-function productionModel(name: string, value: typeof productionArb extends fc.Arbitrary<infer T> ? T : never): ClusterModel {
+function productionModel(name: string, value: ValueOf<typeof productionArb>): ClusterModel {
   const { common } = value;
   return {
     entry: defined({
@@ -335,7 +336,7 @@ function productionModel(name: string, value: typeof productionArb extends fc.Ar
   };
 }
 
-function peakModel(name: string, value: typeof peakArb extends fc.Arbitrary<infer T> ? T : never): ClusterModel {
+function peakModel(name: string, value: ValueOf<typeof peakArb>): ClusterModel {
   const { common } = value;
   return {
     entry: defined({
@@ -359,18 +360,20 @@ function peakModel(name: string, value: typeof peakArb extends fc.Arbitrary<infe
 }
 
 const clustersArb: fc.Arbitrary<ClusterModel[]> = fc
-  .record({
-    names: fc.uniqueArray(dnsLabelArb, { minLength: 1, maxLength: 5 }),
-    production: productionArb,
-    peaks: fc.array(peakArb, { minLength: 4, maxLength: 4 }),
-    position: fc.nat(),
-  })
-  .map(({ names, production, peaks, position }) => {
-    const [productionName = "", ...peakNames] = names;
-    const file = peakNames.map((name, index) => peakModel(name, peaks[index]!));
-    file.splice(position % names.length, 0, productionModel(productionName, production));
-    return file;
-  });
+  .uniqueArray(dnsLabelArb, { minLength: 1, maxLength: 5 })
+  .chain(([productionName = "", ...peakNames]) =>
+    fc
+      .record({
+        production: productionArb,
+        peaks: fc.array(peakArb, { minLength: peakNames.length, maxLength: peakNames.length }),
+        position: fc.integer({ min: 0, max: peakNames.length }),
+      })
+      .map(({ production, peaks, position }) => {
+        const file = peakNames.map((name, index) => peakModel(name, peaks[index]!));
+        file.splice(position, 0, productionModel(productionName, production));
+        return file;
+      }),
+  );
 
 const queueArb = fc
   .record({
@@ -393,7 +396,7 @@ interface ValidConfig {
     staleTTL: Duration | undefined;
     syncTimeout: Duration | undefined;
     channelCapacity: number | undefined;
-    queue: (typeof queueArb extends fc.Arbitrary<infer T> ? T : never) | undefined;
+    queue: ValueOf<typeof queueArb> | undefined;
     apiTimeout: Duration | undefined;
     metrics: { text: string; address: ListenAddress } | undefined;
   };
@@ -585,7 +588,15 @@ const WRONG_VALUES: Record<Kind | "any", fc.Arbitrary<unknown>> = (() => {
     boolean: fc.oneof(string, number, nothing, list, mapping),
     list: fc.oneof(string, number, boolean, nothing, mapping),
     mapping: fc.oneof(string, number, boolean, nothing, list),
-    any: fc.oneof(fc.anything(), string, number, list, mapping, dnsLabelArb, durationArb(0).map((d) => d.text)),
+    any: fc.oneof(
+      fc.anything(),
+      string,
+      number,
+      list,
+      mapping,
+      dnsLabelArb,
+      durationArb(0).map((d) => d.text),
+    ),
   };
 })();
 
@@ -642,16 +653,23 @@ function reformat(value: unknown, g: fc.GeneratorValue): { text: string; data: u
   const data = shuffleKeys(value, g);
   const version = g(fc.constantFrom, "1.2" as const, "1.1" as const);
   const doc = new Document(data, { version, aliasDuplicateObjects: false });
+  // Without an explicit directive, "%YAML 1.1" is left out and the text is read as 1.2.
+  if (version === "1.1" && doc.directives !== undefined) doc.directives.yaml.explicit = true;
   visit(doc, {
+    // The yaml package writes an empty collection in block style as broken YAML.
     Map: (_, node) => {
-      node.flow = g(fc.boolean);
+      node.flow = node.items.length === 0 || g(fc.boolean);
     },
     Seq: (_, node) => {
-      node.flow = g(fc.boolean);
+      node.flow = node.items.length === 0 || g(fc.boolean);
     },
-    Scalar: (_, node) => {
+    Scalar: (key, node) => {
       if (typeof node.value === "string") {
-        node.type = g(fc.constantFrom, ...SCALAR_TYPES);
+        // The yaml package writes block scalars with leading blanks wrongly (" a" comes back as
+        // "a") and can garble a key it had to write in block style, so those keep to flow styles.
+        const block = key !== "key" && /^\S/.test(node.value);
+        const types = block ? SCALAR_TYPES : SCALAR_TYPES.slice(0, 3);
+        node.type = g(fc.constantFrom, ...types);
       } else if (
         typeof node.value === "number" &&
         Number.isSafeInteger(node.value) &&
@@ -660,23 +678,56 @@ function reformat(value: unknown, g: fc.GeneratorValue): { text: string; data: u
       ) {
         node.format = "HEX";
       }
-      if (g(fc.integer, { min: 0, max: 9 }) === 0) node.commentBefore = " a comment";
     },
   });
+  // Unusual writer options (indent 1 or 3, folding at 20 columns, flow padding) make the yaml
+  // package write broken YAML, so only the common ones are varied.
   const text = doc.toString({
     directives: version === "1.1" ? true : g(fc.boolean),
-    indent: g(fc.integer, { min: 1, max: 4 }),
+    indent: g(fc.constantFrom, 2, 4),
     indentSeq: g(fc.boolean),
-    lineWidth: g(fc.constantFrom, 0, 20, 80),
-    minContentWidth: g(fc.constantFrom, 0, 20),
-    doubleQuotedAsJSON: g(fc.boolean),
-    flowCollectionPadding: g(fc.boolean),
+    lineWidth: g(fc.constantFrom, 0, 80),
   });
   return { text: `${g(fc.boolean) ? "# kubeburst\n" : ""}${text}`, data };
 }
 
 function plainYaml(value: unknown): string {
   return stringify(value, { aliasDuplicateObjects: false }) ?? "";
+}
+
+const TAGGED_NOT_MAPPINGS = [
+  "!!omap [{qps: 0}, {timeout: 0s}, {address: nowhere}]",
+  "!!set {qps, timeout, address}",
+  "!!timestamp 2001-12-14",
+];
+
+/** YAML that no JSON value stringifies to: tags, a missing anchor, an unknown local tag. */
+const RAW_SNIPPETS = [
+  ...TAGGED_NOT_MAPPINGS,
+  "!!binary aGVsbG8=",
+  "!!pairs [{a: 1}]",
+  "*missing",
+  "!local x",
+];
+
+/** Anchors whose aliases point back into themselves; YAML allows these and they make cycles. */
+const SELF_REFERENCES = ["&a [*a]", "&a {self: *a}", "&a [x, {k: *a}]"];
+
+const PLACEHOLDER = "kubeburst-placeholder";
+
+/** `settings` written as YAML with the value at `segments` replaced by raw YAML text. */
+function withRawValue(settings: Settings, segments: readonly Segment[], snippet: string): string {
+  return plainYaml(setIn(settings, segments, PLACEHOLDER)).replace(PLACEHOLDER, snippet);
+}
+
+/** A valid config with one field (present or not) written as one of `snippets`. */
+function rawMutationArb(snippets: readonly string[]): fc.Arbitrary<string> {
+  return validConfigArb.chain((valid) => {
+    const settings = settingsOf(valid);
+    return fc
+      .tuple(fc.constantFrom(...targetsOf(settings)), fc.constantFrom(...snippets))
+      .map(([target, snippet]) => withRawValue(settings, target.path, snippet));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -780,9 +831,17 @@ test("parseConfig never throws and always returns a config or usable errors", ()
     yamlSoupArb,
     anythingYamlArb,
     mutatedArb("any").map((mutation) => plainYaml(mutation.settings)),
+    rawMutationArb(RAW_SNIPPETS),
   );
   fc.assert(
     fc.property(textArb, (text) => assertWellFormed(parseSafely(text))),
+    RUNS,
+  );
+});
+
+test("parseConfig does not throw on self-referencing anchors", () => {
+  fc.assert(
+    fc.property(rawMutationArb(SELF_REFERENCES), (text) => assertWellFormed(parseSafely(text))),
     RUNS,
   );
 });
@@ -806,40 +865,25 @@ test("a field set to a value of the wrong type gets an error at (or under) its p
   );
 });
 
-const TAGGED_NOT_MAPPINGS = [
-  "!!omap [{qps: 0}, {timeout: 0s}, {address: nowhere}]",
-  "!!set {qps, timeout, address}",
-  "!!timestamp 2001-12-14",
-];
-
-test(
-  "a YAML-tagged non-mapping (!!omap, !!set, !!timestamp) where queue, api or metrics goes is refused",
-  {
-    todo: "bug: queue, api and metrics accept a Map, Set or Date as an empty mapping and fall back to the defaults",
-  },
-  () => {
-    fc.assert(
-      fc.property(
-        validConfigArb,
-        fc.constantFrom("queue", "api", "metrics"),
-        fc.constantFrom(...TAGGED_NOT_MAPPINGS),
-        (valid, field, snippet) => {
-          const placeholder = "kubeburst-placeholder";
-          const text = plainYaml({ ...settingsOf(valid), [field]: placeholder }).replace(
-            placeholder,
-            snippet,
-          );
-          const result = parseSafely(text);
-          assert.ok(
-            !result.ok && result.errors.some((error) => isAtOrUnder(error.path, field)),
-            `${JSON.stringify(text)} parsed as ${JSON.stringify(result.ok ? result.config[field] : result.errors)}`,
-          );
-        },
-      ),
-      RUNS,
-    );
-  },
-);
+// Fixed in 88b0c34: these used to be read as empty mappings, so the defaults silently applied.
+test("a YAML-tagged non-mapping (!!omap, !!set, !!timestamp) where queue, api or metrics goes is refused", () => {
+  fc.assert(
+    fc.property(
+      validConfigArb,
+      fc.constantFrom("queue", "api", "metrics"),
+      fc.constantFrom(...TAGGED_NOT_MAPPINGS),
+      (valid, field, snippet) => {
+        const text = withRawValue(settingsOf(valid), [field], snippet);
+        const result = parseSafely(text);
+        assert.ok(
+          !result.ok && result.errors.some((error) => isAtOrUnder(error.path, field)),
+          `${JSON.stringify(text)} parsed as ${JSON.stringify(result.ok ? result.config[field] : result.errors)}`,
+        );
+      },
+    ),
+    RUNS,
+  );
+});
 
 // ---------------------------------------------------------------------------------------------
 // 3. Round trip of valid configs
@@ -867,7 +911,13 @@ test("key order and YAML formatting do not change the result", () => {
     fc.property(settingsArb, fc.gen(), (settings, g) => {
       const { text, data } = reformat(settings, g);
       // Guard: the formatted text must hold the same data, or this test proves nothing.
-      assert.deepEqual(parse(text), data, `formatting changed the data: ${text}`);
+      let reparsed: unknown;
+      try {
+        reparsed = parse(text);
+      } catch (error) {
+        assert.fail(`the formatter wrote invalid YAML (${String(error)}):\n${text}`);
+      }
+      assert.deepEqual(reparsed, data, `formatting changed the data:\n${text}`);
       const plain = parseSafely(plainYaml(settings));
       const formatted = parseSafely(text);
       assert.equal(formatted.ok, plain.ok, text);

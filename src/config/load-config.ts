@@ -69,9 +69,16 @@ function clusterSpecFromEntry(entry: ClusterEntry, folder: string): ClusterSpec 
  * Where YAML tags produced values that are not plain data (Map, Set, Date, binary), which the
  * schema would otherwise read as empty mappings and silently replace with defaults.
  */
-function typedValuePaths(value: unknown, at: (string | number)[]): [(string | number)[], string][] {
+function typedValuePaths(
+  value: unknown,
+  at: (string | number)[],
+  seen = new WeakSet<object>(),
+): [(string | number)[], string][] {
   if (value === null || typeof value !== "object") return [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => typedValuePaths(v, [...at, i]));
+  // An alias of its own anchor (`a: &a [*a]`) makes a cycle; the schema reports what is wrong.
+  if (seen.has(value)) return [];
+  seen.add(value);
+  if (Array.isArray(value)) return value.flatMap((v, i) => typedValuePaths(v, [...at, i], seen));
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     const what =
@@ -84,7 +91,7 @@ function typedValuePaths(value: unknown, at: (string | number)[]): [(string | nu
             : "typed value";
     return [[at, what]];
   }
-  return Object.entries(value).flatMap(([k, v]) => typedValuePaths(v, [...at, k]));
+  return Object.entries(value).flatMap(([k, v]) => typedValuePaths(v, [...at, k], seen));
 }
 
 /**
