@@ -1,3 +1,4 @@
+// Addresses in this file are only data for pure functions: nothing is sent to them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseListenAddress } from "./listen-address.ts";
