@@ -20,6 +20,7 @@ import {
   writtenSliceOf,
 } from "../kube/object-shapes.ts";
 import {
+  createObject,
   deleteWithUid,
   endpointSlicePath,
   replaceObject,
@@ -82,22 +83,13 @@ export class ServiceWriter {
     const production = views.find((v) => v.cluster === prod.name && v.production !== undefined) as
       | (ServiceInfo & { production: ProductionService })
       | undefined;
-    const peaks: Contribution[] = production
-      ? views
-          .filter(
-            (v) =>
-              v.clusterRole === "peak" &&
-              v.contribution !== undefined &&
-              pairs(production.role, v.role, prod.name, v.cluster),
-          )
-          .map((v) => v.contribution!)
+    const paired = production
+      ? views.filter(
+          (v) => v.clusterRole === "peak" && pairs(production.role, v.role, prod.name, v.cluster),
+        )
       : [];
-    if (production) {
-      const paired = views.filter(
-        (v) => v.clusterRole === "peak" && pairs(production.role, v.role, prod.name, v.cluster),
-      );
-      await this.#reportLeftOut(production.production, paired, signal);
-    }
+    const peaks: Contribution[] = paired.flatMap((v) => v.contribution ?? []);
+    if (production) await this.#reportLeftOut(production.production, paired, signal);
     try {
       let wrote: boolean;
       if (this.#opts.mode === "endpoints") {
@@ -139,15 +131,16 @@ export class ServiceWriter {
     const written = this.#written(key, prod);
     const plan = planSliceWrites(desired, written);
     if (plan.apply.length === 0 && plan.delete.length === 0) return false;
-    const { metrics, logger } = this.#opts;
+    const { logger } = this.#opts;
     for (const slice of plan.apply) {
-      const applied = await serverSideApply<V1EndpointSlice>(
-        prod.client,
-        endpointSlicePath(slice.namespace, slice.name),
-        sliceApplyBody(slice),
-        signal,
+      const applied = await this.#counted("apply", () =>
+        serverSideApply<V1EndpointSlice>(
+          prod.client,
+          endpointSlicePath(slice.namespace, slice.name),
+          sliceApplyBody(slice),
+          signal,
+        ),
       );
-      metrics.writes.inc({ verb: "apply", result: "ok" });
       const back = writtenSliceOf(applied);
       if (back)
         this.#memo.set(`${slice.namespace}/${slice.name}`, { slice: back, at: this.#now() });
@@ -155,13 +148,9 @@ export class ServiceWriter {
     }
     const { namespace } = parseServiceKey(key)!;
     for (const del of plan.delete) {
-      const outcome = await deleteWithUid(
-        prod.client,
-        endpointSlicePath(namespace, del.name),
-        del.uid,
-        signal,
+      await this.#counted("delete", () =>
+        deleteWithUid(prod.client, endpointSlicePath(namespace, del.name), del.uid, signal),
       );
-      if (outcome === "deleted") metrics.writes.inc({ verb: "delete", result: "ok" });
       this.#memo.set(`${namespace}/${del.name}`, { slice: "deleted", at: this.#now() });
     }
     logger.info(
@@ -193,17 +182,10 @@ export class ServiceWriter {
     const body = endpointsUpdateBody(current, service.namespace, service.name, desired);
     try {
       if (current) {
-        await replaceObject(prod.client, path, body, signal);
-        this.#opts.metrics.writes.inc({ verb: "update", result: "ok" });
+        await this.#counted("update", () => replaceObject(prod.client, path, body, signal));
       } else {
-        await prod.client.request({
-          method: "POST",
-          path: `/api/v1/namespaces/${service.namespace}/endpoints`,
-          query: { fieldManager: "kubeburst" },
-          body,
-          signal,
-        });
-        this.#opts.metrics.writes.inc({ verb: "create", result: "ok" });
+        const collection = `/api/v1/namespaces/${service.namespace}/endpoints`;
+        await this.#counted("create", () => createObject(prod.client, collection, body, signal));
       }
     } catch (err) {
       // Someone changed the object since our cache saw it: read again and recompute.
@@ -217,6 +199,21 @@ export class ServiceWriter {
     }
     this.#opts.logger.info({ service: key }, "production endpoints written");
     return true;
+  }
+
+  /** Makes one write, counted by verb and result. */
+  async #counted<T>(
+    verb: "apply" | "delete" | "update" | "create",
+    write: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await write();
+      this.#opts.metrics.writes.inc({ verb, result: "ok" });
+      return result;
+    } catch (err) {
+      this.#opts.metrics.writes.inc({ verb, result: "error" });
+      throw err;
+    }
   }
 
   /** What we wrote for `key`: the cache, overridden by our own recent writes it has not shown yet. */
