@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { demoCommand } from "../demo/demo-command.ts";
 import { checkCommand } from "./check-command.ts";
 import { runCommand } from "./run-command.ts";
+import { statusCommand } from "./status-command.ts";
 import { versionText } from "./version-command.ts";
 
 /** Exit codes of the `kubeburst` command. */
@@ -44,6 +45,15 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption("-c, --config <file>", "the config file (YAML)")
     .action(async (opts: { config: string }) => {
       code = await checkCommand(opts.config);
+    });
+
+  program
+    .command("status")
+    .description("ask a running kubeburst whether it is ready, and how each cluster is doing")
+    .option("-c, --config <file>", "the config file (its metrics.address is asked)")
+    .option("--address <host:port>", "where kubeburst serves /metrics, instead of the config's")
+    .action(async (opts: { config?: string; address?: string }) => {
+      code = await statusCommand(opts);
     });
 
   program

@@ -37,6 +37,11 @@ export class KubeburstProcess {
     return kb;
   }
 
+  /** `host:port` of its /metrics, /healthz and /readyz. */
+  get address(): string {
+    return this.#metricsAddress ?? "";
+  }
+
   get pid(): number {
     return this.#proc.pid;
   }

@@ -526,6 +526,13 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     });
     assert.deepEqual(await uids(), before);
     assert.equal(await kb.metric("kubeburst_writer_writes_total"), 0);
+
+    const status = await runCli(["status", "--address", kb.address]);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.match(status.stdout, /^ready: yes$/m);
+    assert.match(status.stdout, /^ {2}private: synced$/m);
+    assert.match(status.stdout, /^ {2}public-a: synced, refused .*multicast=1/m);
+    assert.match(status.stdout, /^writes: 0 ok, 0 failed;/m);
   });
 
   test("literal mode: the Endpoints of a selector-less Service hold the union, mirrored into slices", async () => {
