@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { Aggregator } from "../aggregate/aggregator.ts";
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import type { Config } from "../config/load-config.ts";
@@ -17,6 +19,7 @@ import { runWorkers } from "../runtime/worker-pool.ts";
 import { ServiceWriter } from "../writer/service-writer.ts";
 import { ClusterRegistry, type RunningCluster } from "./cluster-registry.ts";
 import { InitialSync } from "./initial-sync.ts";
+import { LeaderElector } from "./leader-election.ts";
 import { peakPolicy } from "./peak-policy.ts";
 import { ProblemLog } from "./problem-log.ts";
 import { StalePolicy } from "./stale-policy.ts";
@@ -26,6 +29,8 @@ export interface ForwardingControllerOptions {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** With leader election: this process led and could not renew; the caller should exit. */
+  onLostLeadership?: () => void;
 }
 
 /** Separates cluster and Service key in the input queue's keys (neither can contain it). */
@@ -58,12 +63,17 @@ export class ForwardingController {
   /** Aborts with run()'s signal; for work started from callbacks. */
   #signal: AbortSignal = new AbortController().signal;
   #writerStarted = false;
+  /** Whether this process may write: always without leader election, else while it leads. */
+  #leading: boolean;
+  /** `syncTimeout` passed: the writer no longer waits for every cluster's first sync. */
+  #syncTimedOut = false;
   readonly #writerStart = Promise.withResolvers<void>();
 
   constructor(opts: ForwardingControllerOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
     const { clock, config, metrics } = opts;
+    this.#leading = !config.leaderElection.enabled;
     const rateLimiter = () =>
       createRateLimiter<string>(clock, {
         baseDelayMs: config.queue.baseDelayMs,
@@ -119,6 +129,8 @@ export class ForwardingController {
     if (!production.controller.hasSynced) {
       return { ready: false, reason: "waiting for the production cluster's first sync" };
     }
+    // A standby is ready: its caches are warm, and it takes over when the leader goes.
+    if (!this.#leading) return { ready: true, reason: "standby: another replica leads" };
     if (!this.#writerStarted) {
       const waiting = [...this.#startupClusters].filter((c) => !this.#aggregator.isReady(c));
       return { ready: false, reason: `waiting for the first sync of ${waiting.join(", ")}` };
@@ -133,10 +145,13 @@ export class ForwardingController {
     this.#stale = this.#newStalePolicy(signal);
     await this.#registry.start(signal);
     for (const running of this.#registry.all()) this.#startupClusters.add(running.spec.name);
+    const electing = this.#campaign(signal);
     this.#maybeStartWriter();
     // Clock sleeps resolve early (never reject) when their signal aborts: check why we woke.
     const syncDeadline = clock.sleep(config.syncTimeoutMs, signal).then(() => {
-      if (!signal.aborted) this.#startWriter();
+      if (signal.aborted) return;
+      this.#syncTimedOut = true;
+      this.#maybeStartWriter();
     });
     const inputWorkers = runWorkers(
       this.#inputQueue,
@@ -171,8 +186,49 @@ export class ForwardingController {
       discovering,
       resyncing,
       syncDeadline,
+      electing,
       ...running.map((c) => c.done),
     ]);
+  }
+
+  /**
+   * With leader election (SPEC B10), the writer starts only once this process leads; a standby
+   * keeps every informer and the aggregator warm meanwhile, so it takes over in one reconcile.
+   */
+  async #campaign(signal: AbortSignal): Promise<void> {
+    const { config, clock, metrics } = this.#opts;
+    const election = config.leaderElection;
+    const production = this.#registry.production();
+    if (!election.enabled || !production) return;
+    metrics.leader.set(0);
+    // Its own connections: the Lease is released at shutdown, while the informers close theirs.
+    const client = production.controller.client.fork();
+    const elector = new LeaderElector({
+      client,
+      namespace: config.namespace,
+      leaseName: election.leaseName,
+      identity: `${hostname()}_${randomUUID()}`,
+      leaseDurationMs: election.leaseDurationMs,
+      renewDeadlineMs: election.renewDeadlineMs,
+      retryPeriodMs: election.retryPeriodMs,
+      clock,
+      logger: this.#log.child({ component: "leader-election" }),
+      onStartedLeading: () => {
+        this.#leading = true;
+        metrics.leader.set(1);
+        this.#maybeStartWriter();
+      },
+      onStoppedLeading: () => {
+        this.#leading = false;
+        metrics.leader.set(0);
+        this.#opts.onLostLeadership?.();
+      },
+    });
+    try {
+      await elector.run(signal);
+    } finally {
+      client.close();
+    }
   }
 
   // --- clusters (SPEC M1–M3) ---
@@ -307,6 +363,7 @@ export class ForwardingController {
     reason: string,
     message: string,
   ): void {
+    if (!this.#leading) return; // Events are writes: only the leader makes them
     this.#writer.announce(services, type, reason, message, this.#signal).catch(() => {});
   }
 
@@ -348,8 +405,9 @@ export class ForwardingController {
   // --- the writer (SPEC M7, M8) ---
 
   #maybeStartWriter(): void {
-    if (this.#writerStarted || this.#startupClusters.size === 0) return;
-    if ([...this.#startupClusters].every((c) => this.#aggregator.isReady(c))) this.#startWriter();
+    if (this.#writerStarted || !this.#leading || this.#startupClusters.size === 0) return;
+    const synced = [...this.#startupClusters].every((c) => this.#aggregator.isReady(c));
+    if (synced || this.#syncTimedOut) this.#startWriter();
   }
 
   #startWriter(): void {

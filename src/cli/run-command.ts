@@ -18,9 +18,20 @@ export async function runCommand(configPath: string): Promise<number> {
   const config = loaded.config;
   const logger = createLogger();
   const metrics = new Metrics();
-  const controller = new ForwardingController({ config, logger, metrics, clock: systemClock });
-
   const stop = new AbortController();
+  let lostLeadership = false;
+  const controller = new ForwardingController({
+    config,
+    logger,
+    metrics,
+    clock: systemClock,
+    // As kube-controller-manager does: exit, and let the restart rejoin as a standby.
+    onLostLeadership: () => {
+      lostLeadership = true;
+      stop.abort();
+    },
+  });
+
   const onSignal = (name: string) => {
     logger.info({ signal: name }, "stopping");
     stop.abort();
@@ -45,6 +56,10 @@ export async function runCommand(configPath: string): Promise<number> {
   }
   try {
     await controller.run(stop.signal);
+    if (lostLeadership) {
+      logger.error("lost the leader Lease; exiting so that a restart rejoins as a standby");
+      return 1;
+    }
     return 0;
   } catch (err) {
     logger.error({ err }, "kubeburst stopped on an error");

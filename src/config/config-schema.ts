@@ -14,6 +14,7 @@ export const ENDPOINT_MODES = ["endpointslice", "endpoints"] as const;
 export const DEFAULT_MAX_ENDPOINTS_PER_SERVICE = 1000;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Why `name` is not a DNS label (RFC 1123), or `undefined` if it is one. */
 export function dnsLabelProblem(name: string, what: string): string | undefined {
@@ -202,6 +203,46 @@ const queueSchema = z
   )
   .prefault({});
 
+const leaderElectionSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    leaseName: z
+      .string()
+      .superRefine((name, ctx) => {
+        if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `${JSON.stringify(name)} is not a valid Lease name: use lowercase letters, digits, "-" and ".", at most 253 characters`,
+            input: name,
+          });
+        }
+      })
+      .default("kubeburst"),
+    leaseDuration: durationSchema(1000).default(15_000),
+    renewDeadline: durationSchema(1000).default(10_000),
+    retryPeriod: durationSchema(100).default(2000),
+  })
+  .superRefine(
+    (election, ctx) => {
+      if (election.renewDeadline >= election.leaseDuration) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be shorter than leaseDuration",
+          path: ["renewDeadline"],
+        });
+      }
+      if (election.retryPeriod >= election.renewDeadline) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be shorter than renewDeadline",
+          path: ["retryPeriod"],
+        });
+      }
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  )
+  .prefault({});
+
 /** Validated content of the config file, durations in milliseconds (see `load-config.ts`). */
 export const configFileSchema = z.strictObject({
   clusters: z.array(clusterEntrySchema).superRefine(checkClusterList, {
@@ -230,6 +271,7 @@ export const configFileSchema = z.strictObject({
         .prefault("127.0.0.1:9090"),
     })
     .prefault({}),
+  leaderElection: leaderElectionSchema,
 });
 
 /** The config file after validation (before paths are resolved). */

@@ -491,6 +491,13 @@ function expectedConfig(valid: ValidConfig): Config {
     },
     api: { timeoutMs: top.apiTimeout?.ms ?? 30_000 },
     metrics: top.metrics?.address ?? { enabled: true, host: "127.0.0.1", port: 9090 },
+    leaderElection: {
+      enabled: false,
+      leaseName: "kubeburst",
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2000,
+    },
   };
 }
 

@@ -53,6 +53,13 @@ test("a minimal config gets every default", () => {
     queue: { qps: 10, burst: 100, baseDelayMs: 5, maxDelayMs: 1_000_000 },
     api: { timeoutMs: 30_000 },
     metrics: { enabled: true, host: "127.0.0.1", port: 9090 },
+    leaderElection: {
+      enabled: false,
+      leaseName: "kubeburst",
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2000,
+    },
   });
   assert.deepEqual(clusters, [
     {
@@ -108,6 +115,13 @@ test("every setting can be given", () => {
     queue: { qps: 0.5, burst: 1, baseDelay: "10ms", maxDelay: "10ms" },
     api: { timeout: "2s" },
     metrics: { address: "off" },
+    leaderElection: {
+      enabled: true,
+      leaseName: "kubeburst.leader",
+      leaseDuration: "6s",
+      renewDeadline: "4s",
+      retryPeriod: "500ms",
+    },
   });
   const result = parseConfig(stringify(settings), "conf/kubeburst.yaml");
   assert.ok(result.ok, JSON.stringify(result));
@@ -128,6 +142,13 @@ test("every setting can be given", () => {
   assert.equal(peak.maxEndpointsPerService, 50);
   assert.equal(peak.allowInsecureKubeconfig, true);
   assert.deepEqual(peak.kubeconfig, { kind: "path", path: "/abs/public.kubeconfig" });
+  assert.deepEqual(config.leaderElection, {
+    enabled: true,
+    leaseName: "kubeburst.leader",
+    leaseDurationMs: 6000,
+    renewDeadlineMs: 4000,
+    retryPeriodMs: 500,
+  });
   assert.deepEqual(config.clusters[2]!.kubeconfig, {
     kind: "path",
     path: path.resolve("other/p2.kubeconfig"),
@@ -498,6 +519,17 @@ test("each invalid field gets an error naming it and the reason", () => {
         name: "api unknown field",
         change: (s) => Object.assign(s, { api: { qps: 5 } }),
         want: [["api.qps", /unknown field "qps"; known fields: timeout/]],
+      },
+      {
+        name: "leaderElection renewDeadline not shorter than leaseDuration",
+        change: (s) =>
+          Object.assign(s, { leaderElection: { leaseDuration: "5s", renewDeadline: "5s" } }),
+        want: [["leaderElection.renewDeadline", /must be shorter than leaseDuration/]],
+      },
+      {
+        name: "leaderElection leaseName",
+        change: (s) => Object.assign(s, { leaderElection: { leaseName: "Lease_1" } }),
+        want: [["leaderElection.leaseName", /not a valid Lease name/]],
       },
       {
         name: "metrics no port",

@@ -42,6 +42,17 @@ export interface Config {
   api: { timeoutMs: number };
   /** Address of /metrics, /healthz and /readyz; default 127.0.0.1:9090. */
   metrics: ListenAddress;
+  /**
+   * Lease-based leader election in `namespace` of the production cluster (SPEC B10); off by
+   * default; 15 s lease, 10 s renew deadline, 2 s retry.
+   */
+  leaderElection: {
+    enabled: boolean;
+    leaseName: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
 }
 
 /** Settings, or every reason they are invalid. */
@@ -178,6 +189,13 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
       },
       api: { timeoutMs: file.api.timeout },
       metrics: file.metrics.address,
+      leaderElection: {
+        enabled: file.leaderElection.enabled,
+        leaseName: file.leaderElection.leaseName,
+        leaseDurationMs: file.leaderElection.leaseDuration,
+        renewDeadlineMs: file.leaderElection.renewDeadline,
+        retryPeriodMs: file.leaderElection.retryPeriod,
+      },
     },
   };
 }

@@ -118,6 +118,15 @@ export class KubeClient {
     }
   }
 
+  /** A client for the same server and credentials with its own connections, closed separately. */
+  fork(): KubeClient {
+    return new KubeClient(this.#kc, {
+      timeoutMs: this.#timeoutMs,
+      watchIdleMs: this.#watchIdleMs,
+      authRefreshMs: this.#authRefreshMs,
+    });
+  }
+
   /** Closes idle connections. The client can still be used afterwards. */
   close(): void {
     this.#agent?.destroy();

@@ -46,6 +46,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** 1 while this process leads (with leader election; always absent without). */
+  readonly leader = new Gauge({
+    name: "kubeburst_leader",
+    help: "1 while this kubeburst process holds the leader Lease and writes.",
+    registers: [this.registry],
+  });
+
   /** 1 while a peak's endpoints are withdrawn because its API failed for longer than staleTTL. */
   readonly withdrawn = new Gauge({
     name: "kubeburst_cluster_withdrawn",
