@@ -32,6 +32,14 @@ test("parseMetrics reads names, labels and values, and skips comments", () => {
   ]);
 });
 
+test("formatStatus says whether this replica leads, with leader election", () => {
+  const text = formatStatus(
+    { status: 200, text: "standby: another replica leads" },
+    parseMetrics("kubeburst_leader 0\n"),
+  );
+  assert.match(text, /^ready: yes\nleader: no \(standby\)$/m);
+});
+
 test("formatStatus: readiness, each cluster's state, withdrawn peaks, refusals and writes", () => {
   assert.equal(
     formatStatus(

@@ -27,6 +27,8 @@ export function parseMetrics(text: string): Sample[] {
 export function formatStatus(ready: { status: number; text: string }, samples: Sample[]): string {
   const lines = [`ready: ${ready.status === 200 ? "yes" : `no (${ready.text.trim()})`}`];
   const of = (name: string) => samples.filter((s) => s.name === name);
+  const leader = of("kubeburst_leader")[0];
+  if (leader) lines.push(`leader: ${leader.value === 1 ? "yes" : "no (standby)"}`);
   const clusters = new Map<string, { state: string; withdrawn: boolean; refused: string[] }>();
   const entry = (c: string | undefined) => {
     const name = c ?? "?";
