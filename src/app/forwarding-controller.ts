@@ -74,6 +74,7 @@ export class ForwardingController {
     this.#log = opts.logger;
     const { clock, config, metrics } = opts;
     this.#leading = !config.leaderElection.enabled;
+    metrics.leader.set(this.#leading ? 1 : 0);
     const rateLimiter = () =>
       createRateLimiter<string>(clock, {
         baseDelayMs: config.queue.baseDelayMs,

@@ -46,7 +46,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** 1 while this process leads (with leader election; always absent without). */
+  /** 1 while this process leads and writes (always 1 without leader election). */
   readonly leader = new Gauge({
     name: "kubeburst_leader",
     help: "1 while this kubeburst process holds the leader Lease and writes.",
