@@ -3,20 +3,12 @@
 
 import { desiredSlices } from "../src/domain/desired-slices.ts";
 import type { Contribution } from "../src/domain/endpoints.ts";
-import type { ProductionService } from "../src/domain/production-service.ts";
 import type { WrittenSlice } from "../src/domain/slice-content-equal.ts";
 import { planSliceWrites } from "../src/domain/write-plan.ts";
+import { webService } from "../test/support/domain-fixtures.ts";
 import { measure, report } from "./measure.ts";
 
-const service: ProductionService = {
-  namespace: "shop",
-  name: "web",
-  uid: "00000000-0000-0000-0000-000000000001",
-  ipFamilies: ["IPv4"],
-  ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  hasSelector: true,
-  type: "ClusterIP",
-};
+const service = webService;
 
 function contribution(cluster: string, count: number, octet: number): Contribution {
   return {

@@ -280,17 +280,10 @@ export class ClusterRegistry {
     const loaded = loadKubeconfig(spec.kubeconfig, {
       context: spec.context,
       allowInsecure: spec.allowInsecureKubeconfig,
-    });
-    if (!loaded.ok) {
       // A Secret can never allow an insecure kubeconfig: do not point its author at the setting.
-      return refuse(
-        spec.source === "secret"
-          ? loaded.problems.map((p) =>
-              p.replace(/refused unless allowInsecureKubeconfig: true$/, "refused in a Secret"),
-            )
-          : loaded.problems,
-      );
-    }
+      ...(spec.source === "secret" ? { refusalHint: "refused in a Secret" } : {}),
+    });
+    if (!loaded.ok) return refuse(loaded.problems);
     let client: KubeClient;
     try {
       client = new KubeClient(loaded.kubeConfig, { timeoutMs: config.api.timeoutMs });

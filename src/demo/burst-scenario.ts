@@ -131,10 +131,6 @@ export class BurstScenario {
       }
       await createService(peak, { labels: {}, selector: labels });
 
-      const kubeconfig = (name: string) => path.join(dir, `${name}.kubeconfig`);
-      for (const name of ["private", "public"]) {
-        await writeFile(kubeconfig(name), cloud.cluster(name).kubeconfig, { mode: 0o600 });
-      }
       const configPath = path.join(dir, "kubeburst.yaml");
       await writeFile(
         configPath,
@@ -143,14 +139,14 @@ export class BurstScenario {
             {
               name: "private",
               role: "production",
-              kubeconfig: kubeconfig("private"),
+              kubeconfig: cloud.cluster("private").kubeconfigPath,
               podCIDRs: [cloud.podRange("private")],
               serviceCIDRs: [cloud.cluster("private").serviceCIDR],
             },
             {
               name: "public",
               role: "peak",
-              kubeconfig: kubeconfig("public"),
+              kubeconfig: cloud.cluster("public").kubeconfigPath,
               allowedCIDRs: [cloud.podRange("public")],
             },
           ],

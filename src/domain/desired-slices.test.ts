@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { HTTP, READY, webService } from "../../test/support/domain-fixtures.ts";
 import { desiredSlices } from "./desired-slices.ts";
-import type { Contribution, EndpointConditions, EndpointGroup, EndpointPort } from "./endpoints.ts";
+import type { Contribution, EndpointGroup } from "./endpoints.ts";
 import { parseIpAddress } from "./ip-address.ts";
 import {
   MANAGED_BY_KUBEBURST,
@@ -14,18 +15,7 @@ import {
 } from "./labels.ts";
 import type { ProductionService } from "./production-service.ts";
 
-const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
-const HTTP: EndpointPort[] = [{ name: "http", port: 8080, protocol: "TCP" }];
-
-const service: ProductionService = {
-  namespace: "shop",
-  name: "web",
-  uid: "uid-1",
-  ipFamilies: ["IPv4"],
-  ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  hasSelector: true,
-  type: "ClusterIP",
-};
+const service = webService;
 
 function ipv4(i: number): string {
   return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;

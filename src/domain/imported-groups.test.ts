@@ -1,23 +1,12 @@
 // Addresses in this file are only data for pure functions: nothing is sent to them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Contribution, EndpointConditions, EndpointGroup, EndpointPort } from "./endpoints.ts";
+import { HTTP, NOT_READY, READY, webService } from "../../test/support/domain-fixtures.ts";
+import type { Contribution, EndpointGroup, EndpointPort } from "./endpoints.ts";
 import { type ImportConflictKind, importContributions } from "./imported-groups.ts";
 import type { ProductionService } from "./production-service.ts";
 
-const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
-const NOT_READY: EndpointConditions = { ready: false, serving: false, terminating: false };
-const HTTP: EndpointPort[] = [{ name: "http", port: 8080, protocol: "TCP" }];
-
-const service: ProductionService = {
-  namespace: "shop",
-  name: "web",
-  uid: "uid-1",
-  ipFamilies: ["IPv4"],
-  ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  hasSelector: true,
-  type: "ClusterIP",
-};
+const service = webService;
 
 function group(addressType: "IPv4" | "IPv6", addresses: string[], ports = HTTP): EndpointGroup {
   return {

@@ -2,13 +2,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { NOT_READY, READY, webService } from "../../test/support/domain-fixtures.ts";
 import { desiredSlices } from "./desired-slices.ts";
 import type { Contribution, EndpointConditions } from "./endpoints.ts";
-import type { ProductionService } from "./production-service.ts";
 import { summariseUnion, type UnionSummary } from "./union.ts";
 
-const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
-const NOT_READY: EndpointConditions = { ready: false, serving: false, terminating: false };
 const PORTS = [{ name: "http", port: 8080, protocol: "TCP" as const }];
 
 function contribution(cluster: string, endpoints: [string, EndpointConditions][][]): Contribution {
@@ -91,15 +89,7 @@ test("summariseUnion", async (t) => {
   }
 });
 
-const service: ProductionService = {
-  namespace: "shop",
-  name: "web",
-  uid: "uid-1",
-  ipFamilies: ["IPv4"],
-  ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  hasSelector: true,
-  type: "ClusterIP",
-};
+const service = webService;
 const conditions = fc.record({
   ready: fc.boolean(),
   serving: fc.boolean(),

@@ -10,7 +10,7 @@ export interface ClusterEndpointCounts {
   notReady: number;
 }
 
-/** A Service's union at a glance, for `kubeburst status` and metrics. */
+/** A Service's union at a glance: what the writer logs with each write. */
 export interface UnionSummary {
   /** One entry per cluster name, sorted by name. */
   clusters: ClusterEndpointCounts[];

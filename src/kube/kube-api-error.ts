@@ -88,14 +88,3 @@ export function kindFromTransportError(err: unknown): ApiFailureKind {
   if (typeof code === "string" && code.startsWith("ERR_SSL_")) return "unauthorized";
   return "unreachable";
 }
-
-/** True for failures worth retrying with back-off (the server or the path to it may recover). */
-export function isTransient(kind: ApiFailureKind): boolean {
-  return (
-    kind === "timeout" ||
-    kind === "unreachable" ||
-    kind === "server-error" ||
-    kind === "too-many-requests" ||
-    kind === "conflict"
-  );
-}

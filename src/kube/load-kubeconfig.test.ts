@@ -411,3 +411,17 @@ test("a YAML merge key cannot hide an exec plugin from the checks", () => {
     "users[0].user.exec: exec plugins run a local program; refused unless allowInsecureKubeconfig: true",
   ]);
 });
+
+test("refusalHint replaces the pointer to allowInsecureKubeconfig (a Secret cannot set it)", () => {
+  const text = [
+    "current-context: c",
+    "contexts: [{name: c, context: {cluster: c, user: u}}]",
+    "clusters: [{name: c, cluster: {server: 'http://h'}}]",
+    "users: [{name: u, user: {exec: {command: steal}}}]",
+  ].join("\n");
+  const options = { ...safe, refusalHint: "refused in a Secret" };
+  assert.deepEqual(problemsOf(loadKubeconfig({ kind: "inline", text }, options)), [
+    'clusters[0].cluster.server: "http://h" is not an https:// URL; without TLS the credentials travel unprotected; refused in a Secret',
+    "users[0].user.exec: exec plugins run a local program; refused in a Secret",
+  ]);
+});

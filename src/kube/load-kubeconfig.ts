@@ -12,6 +12,11 @@ export interface LoadKubeconfigOptions {
   context: string | undefined;
   /** Allow exec plugins, auth providers, file references, non-https servers and skipped TLS checks. */
   allowInsecure: boolean;
+  /**
+   * How each refusal ends. Default: which setting would allow it. A kubeconfig from a Secret
+   * can never be allowed, so its caller says so instead.
+   */
+  refusalHint?: string;
 }
 
 const INSECURE_HINT = "refused unless allowInsecureKubeconfig: true";
@@ -152,7 +157,12 @@ function requiredName(entry: Entry, key: string, problems: string[]): string | u
   return undefined;
 }
 
-function checkServer(cluster: Entry, allowInsecure: boolean, problems: string[]): void {
+function checkServer(
+  cluster: Entry,
+  allowInsecure: boolean,
+  hint: string,
+  problems: string[],
+): void {
   const where = `${cluster.at}.cluster.server`;
   const server = cluster.body.server;
   if (typeof server !== "string" || server === "") {
@@ -167,7 +177,7 @@ function checkServer(cluster: Entry, allowInsecure: boolean, problems: string[])
   }
   if (!allowInsecure && new URL(server).protocol !== "https:") {
     problems.push(
-      `${where}: ${JSON.stringify(server)} is not an https:// URL; without TLS the credentials travel unprotected; ${INSECURE_HINT}`,
+      `${where}: ${JSON.stringify(server)} is not an https:// URL; without TLS the credentials travel unprotected; ${hint}`,
     );
   }
 }
@@ -176,6 +186,7 @@ function fileReferenceProblems(
   entry: Entry,
   bodyKey: "cluster" | "user",
   sourceKind: KubeconfigSource["kind"],
+  hint: string,
 ): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(entry.body)) {
@@ -189,34 +200,42 @@ function fileReferenceProblems(
         : "";
     const use = instead === undefined ? "an inline -data field or token" : instead;
     problems.push(
-      `${entry.at}.${bodyKey}.${key}: file reference ${file} reads a local file${whose}; put the content inline with ${use}; ${INSECURE_HINT}`,
+      `${entry.at}.${bodyKey}.${key}: file reference ${file} reads a local file${whose}; put the content inline with ${use}; ${hint}`,
     );
   }
   return problems;
 }
 
-function insecureClusterProblems(cluster: Entry, sourceKind: KubeconfigSource["kind"]): string[] {
+function insecureClusterProblems(
+  cluster: Entry,
+  sourceKind: KubeconfigSource["kind"],
+  hint: string,
+): string[] {
   const problems: string[] = [];
   if (cluster.body["insecure-skip-tls-verify"] === true) {
     problems.push(
-      `${cluster.at}.cluster.insecure-skip-tls-verify: true turns off the check of the server's certificate; ${INSECURE_HINT}`,
+      `${cluster.at}.cluster.insecure-skip-tls-verify: true turns off the check of the server's certificate; ${hint}`,
     );
   }
-  problems.push(...fileReferenceProblems(cluster, "cluster", sourceKind));
+  problems.push(...fileReferenceProblems(cluster, "cluster", sourceKind, hint));
   return problems;
 }
 
-function insecureUserProblems(user: Entry, sourceKind: KubeconfigSource["kind"]): string[] {
+function insecureUserProblems(
+  user: Entry,
+  sourceKind: KubeconfigSource["kind"],
+  hint: string,
+): string[] {
   const problems: string[] = [];
   if (isSet(user.body.exec)) {
-    problems.push(`${user.at}.user.exec: exec plugins run a local program; ${INSECURE_HINT}`);
+    problems.push(`${user.at}.user.exec: exec plugins run a local program; ${hint}`);
   }
   if (isSet(user.body["auth-provider"])) {
     problems.push(
-      `${user.at}.user.auth-provider: auth providers run a local program, read local files or fetch tokens; ${INSECURE_HINT}`,
+      `${user.at}.user.auth-provider: auth providers run a local program, read local files or fetch tokens; ${hint}`,
     );
   }
-  problems.push(...fileReferenceProblems(user, "user", sourceKind));
+  problems.push(...fileReferenceProblems(user, "user", sourceKind, hint));
   return problems;
 }
 
@@ -268,6 +287,7 @@ export function loadKubeconfig(
   source: KubeconfigSource,
   options: LoadKubeconfigOptions,
 ): LoadResult {
+  const hint = options.refusalHint ?? INSECURE_HINT;
   let text: string;
   if (source.kind === "path") {
     try {
@@ -323,11 +343,13 @@ export function loadKubeconfig(
       ? undefined
       : findEntry(doc, "users", "user", userName, `${context.at}.context.user`, problems);
   if (cluster !== undefined) {
-    checkServer(cluster, options.allowInsecure, problems);
-    if (!options.allowInsecure) problems.push(...insecureClusterProblems(cluster, source.kind));
+    checkServer(cluster, options.allowInsecure, hint, problems);
+    if (!options.allowInsecure) {
+      problems.push(...insecureClusterProblems(cluster, source.kind, hint));
+    }
   }
   if (user !== undefined && !options.allowInsecure) {
-    problems.push(...insecureUserProblems(user, source.kind));
+    problems.push(...insecureUserProblems(user, source.kind, hint));
   }
   if (cluster === undefined || user === undefined || problems.length > 0) {
     return { ok: false, problems };

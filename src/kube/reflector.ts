@@ -76,7 +76,6 @@ export class Reflector<T extends KubeObject> {
   /** The last resourceVersion listed or watched; `undefined`: list (again). */
   #resourceVersion: string | undefined;
   #syncWaiters: (() => void)[] = [];
-  #lastEventAt = 0;
 
   constructor(opts: ReflectorOptions<T>) {
     this.#opts = opts;
@@ -89,11 +88,6 @@ export class Reflector<T extends KubeObject> {
   /** True once the first list has completed (stays true through later failures). */
   get hasSynced(): boolean {
     return this.#synced;
-  }
-
-  /** Clock time (ms) of the last list or watch event received. */
-  get lastEventAt(): number {
-    return this.#lastEventAt;
   }
 
   /** The cached object with key `namespace/name`, if any. Never mutate it. */
@@ -166,7 +160,6 @@ export class Reflector<T extends KubeObject> {
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? "";
     } while (cont);
-    this.#lastEventAt = this.#opts.clock.now();
 
     const fresh = new Map(items.map((o) => [objectKey(o), o]));
     const old = new Map(this.#store);
@@ -209,7 +202,6 @@ export class Reflector<T extends KubeObject> {
       },
       signal,
       (event: WatchEvent<T>) => {
-        this.#lastEventAt = this.#opts.clock.now();
         if (event.type === "ERROR") {
           const status = event.object as { code?: number; reason?: string; message?: string };
           throw new KubeApiError(

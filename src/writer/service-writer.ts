@@ -10,6 +10,7 @@ import { desiredEndpoints, literalModeRefusal } from "../domain/literal-endpoint
 import type { ProductionService } from "../domain/production-service.ts";
 import { parseServiceKey, type ServiceKey } from "../domain/service-key.ts";
 import type { WrittenSlice } from "../domain/slice-content-equal.ts";
+import { summariseUnion } from "../domain/union.ts";
 import { planSliceWrites } from "../domain/write-plan.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
@@ -154,7 +155,12 @@ export class ServiceWriter {
       this.#memo.set(`${namespace}/${del.name}`, { slice: "deleted", at: this.#now() });
     }
     logger.info(
-      { service: key, applied: plan.apply.length, deleted: plan.delete.length },
+      {
+        service: key,
+        applied: plan.apply.length,
+        deleted: plan.delete.length,
+        union: summariseUnion(peaks, desired),
+      },
       "production slices written",
     );
     return true;

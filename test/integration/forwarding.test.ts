@@ -123,8 +123,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
       { log },
     );
     for (const name of cloud.clusterNames()) {
-      kubeconfigs[name] = path.join(dir, `${name}.kubeconfig`);
-      await writeFile(kubeconfigs[name], cloud.cluster(name).kubeconfig, { mode: 0o600 });
+      kubeconfigs[name] = cloud.cluster(name).kubeconfigPath;
       await cloud.addNode(name, "node-1", { dataPath: false });
       for (const ns of ["shop", "other"]) await cloud.ensureNamespace(name, ns);
     }

@@ -53,7 +53,6 @@ describe("leader election", { timeout: 600_000 }, () => {
     for (const name of cloud.clusterNames()) {
       await cloud.addNode(name, "node-1", { dataPath: false });
       await cloud.ensureNamespace(name, "shop");
-      await writeFile(path.join(dir, `${name}.kubeconfig`), cloud.cluster(name).kubeconfig);
     }
     await cloud.ensureNamespace("private", "kubeburst");
     configPath = path.join(dir, "kubeburst.yaml");
@@ -61,11 +60,15 @@ describe("leader election", { timeout: 600_000 }, () => {
       configPath,
       stringify({
         clusters: [
-          { name: "private", role: "production", kubeconfig: "private.kubeconfig" },
+          {
+            name: "private",
+            role: "production",
+            kubeconfig: cloud.cluster("private").kubeconfigPath,
+          },
           {
             name: "public",
             role: "peak",
-            kubeconfig: "public.kubeconfig",
+            kubeconfig: cloud.cluster("public").kubeconfigPath,
             allowedCIDRs: [cloud.podRange("public")],
           },
         ],
