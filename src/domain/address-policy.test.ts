@@ -3,7 +3,17 @@ import assert from "node:assert/strict";
 import { BlockList, isIP } from "node:net";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type AddressPolicy, admitContribution, type RefusalReason } from "./address-policy.ts";
+import {
+  type AddressPolicy,
+  admitContribution,
+  admitGroup,
+  capEndpoints,
+  compileAddressPolicy,
+  judgeAddress,
+  REFUSAL_REASONS,
+  type RefusalReason,
+  type Verdict,
+} from "./address-policy.ts";
 import type {
   AddressFamily,
   Contribution,
@@ -277,6 +287,388 @@ test("admitContribution caps endpoints, ready first, then by address", async (t)
       assert.deepEqual(addresses, want);
       assert.deepEqual(result.truncated, truncated);
       assert.deepEqual(result.refused, []);
+    });
+  }
+});
+
+test("judgeAddress: the edges of every built-in range", async (t) => {
+  const compiled = compileAddressPolicy(EVERYTHING);
+  const v4 = "IPv4";
+  const v6 = "IPv6";
+  const cases: [AddressFamily, string, string][] = [
+    [v4, "0.0.0.0", "unspecified"],
+    [v4, "0.255.255.255", "unspecified"],
+    [v4, "1.0.0.0", "1.0.0.0"],
+    [v4, "126.255.255.255", "126.255.255.255"],
+    [v4, "127.0.0.0", "loopback"],
+    [v4, "127.255.255.255", "loopback"],
+    [v4, "128.0.0.0", "128.0.0.0"],
+    [v4, "169.253.255.255", "169.253.255.255"],
+    [v4, "169.254.0.0", "link-local"],
+    [v4, "169.254.255.255", "link-local"],
+    [v4, "169.255.0.0", "169.255.0.0"],
+    [v4, "223.255.255.255", "223.255.255.255"],
+    [v4, "224.0.0.0", "multicast"],
+    [v4, "239.255.255.255", "multicast"],
+    [v4, "240.0.0.0", "reserved"],
+    [v4, "254.255.255.255", "reserved"],
+    [v4, "255.255.255.254", "reserved"],
+    // Inside 240.0.0.0/4 too: the more specific reason wins.
+    [v4, "255.255.255.255", "broadcast"],
+    // Ranges our tests and labs number pods from stay admissible.
+    [v4, "198.18.0.0", "198.18.0.0"],
+    [v4, "198.19.255.255", "198.19.255.255"],
+    [v4, "100.64.0.1", "100.64.0.1"],
+    [v4, "192.0.2.1", "192.0.2.1"],
+    [v6, "::", "unspecified"],
+    [v6, "::1", "loopback"],
+    // IPv4-compatible (::/96), deprecated.
+    [v6, "::2", "reserved"],
+    [v6, "::10.1.2.3", "reserved"],
+    [v6, "::ffff:ffff", "reserved"],
+    [v6, "::1:0:0", "::1:0:0"],
+    [v6, "::fffe:ffff:ffff", "::fffe:ffff:ffff"],
+    [v6, "::1:0:0:0", "::1:0:0:0"],
+    // NAT64: the well-known /96 and the local-use /48.
+    [v6, "64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff", "64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff"],
+    [v6, "64:ff9b::", "reserved"],
+    [v6, "64:ff9b::a00:1", "reserved"],
+    [v6, "64:ff9b::ffff:ffff", "reserved"],
+    [v6, "64:ff9b::1:0:0", "64:ff9b::1:0:0"],
+    [v6, "64:ff9b:0:ffff:ffff:ffff:ffff:ffff", "64:ff9b:0:ffff:ffff:ffff:ffff:ffff"],
+    [v6, "64:ff9b:1::", "reserved"],
+    [v6, "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "reserved"],
+    [v6, "64:ff9b:2::", "64:ff9b:2::"],
+    // Discard-only.
+    [v6, "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+    [v6, "100::", "reserved"],
+    [v6, "100::ffff:ffff:ffff:ffff", "reserved"],
+    [v6, "100:0:0:1::", "100:0:0:1::"],
+    [v6, "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+    [v6, "fe80::", "link-local"],
+    [v6, "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "link-local"],
+    [v6, "fec0::", "fec0::"],
+    [v6, "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+    [v6, "ff00::", "multicast"],
+    [v6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "multicast"],
+    [v6, "2001:2::1", "2001:2::1"],
+    [v6, "2001:db8::1", "2001:db8::1"],
+    [v6, "fd00::1", "fd00::1"],
+  ];
+  for (const [family, address, want] of cases) {
+    await t.test(address, () =>
+      assert.deepEqual(judgeAddress(compiled, address, family), expect(want)),
+    );
+  }
+});
+
+/** A verdict from a short text: a reason, or the canonical address admitted. */
+function expect(text: string): Verdict {
+  return (REFUSAL_REASONS as readonly string[]).includes(text)
+    ? { ok: false, reason: text as RefusalReason }
+    : { ok: true, canonical: text };
+}
+
+test("judgeAddress: the edges of policy ranges", async (t) => {
+  const policy = (allowed: string[], denied: string[]): AddressPolicy => ({
+    allowed,
+    denied,
+    maxEndpoints: 10,
+  });
+  // Nested ranges (CIDR blocks overlap only by nesting), listed out of order: sharing a first
+  // address (10.1.2.0/24 in 10.1.0.0/16), a last address (10.5.0.0/16 in 10.4.0.0/15), or neither.
+  const NESTED = policy(
+    ["10.0.0.0/8", "fd00::/8"],
+    [
+      "10.1.2.3/32",
+      "10.5.0.0/16",
+      "10.1.0.0/16",
+      "10.1.2.0/24",
+      "10.4.0.0/15",
+      "fd00:1:2::/48",
+      "fd00:1::/32",
+    ],
+  );
+  const cases: [string, AddressPolicy, AddressFamily, unknown, string][] = [
+    ["/0 allowed: first", policy(["0.0.0.0/0"], []), "IPv4", "1.0.0.0", "1.0.0.0"],
+    [
+      "/0 allowed: highest unicast",
+      policy(["0.0.0.0/0"], []),
+      "IPv4",
+      "223.255.255.255",
+      "223.255.255.255",
+    ],
+    ["/0 denied", policy(["0.0.0.0/0"], ["0.0.0.0/0"]), "IPv4", "10.0.0.1", "production-range"],
+    ["IPv4 /0 denied, IPv6", policy(["::/0"], ["0.0.0.0/0"]), "IPv6", "fd00::1", "fd00::1"],
+    ["IPv6 /0 denied, IPv4", policy(["0.0.0.0/0"], ["::/0"]), "IPv4", "10.0.0.1", "10.0.0.1"],
+    ["IPv6 /0 denied", policy(["::/0"], ["::/0"]), "IPv6", "fd00::1", "production-range"],
+    ["/32 allowed", policy(["10.0.0.1/32"], []), "IPv4", "10.0.0.1", "10.0.0.1"],
+    ["below /32", policy(["10.0.0.1/32"], []), "IPv4", "10.0.0.0", "not-allowed"],
+    ["above /32", policy(["10.0.0.1/32"], []), "IPv4", "10.0.0.2", "not-allowed"],
+    ["/128 allowed", policy(["fd00::1/128"], []), "IPv6", "fd00:0::1", "fd00::1"],
+    ["below /128", policy(["fd00::1/128"], []), "IPv6", "fd00::", "not-allowed"],
+    ["above /128", policy(["fd00::1/128"], []), "IPv6", "fd00::2", "not-allowed"],
+    ["/31 allowed, last", policy(["10.0.0.0/31"], []), "IPv4", "10.0.0.1", "10.0.0.1"],
+    ["/31 allowed, next", policy(["10.0.0.0/31"], []), "IPv4", "10.0.0.2", "not-allowed"],
+    ["/127 allowed, last", policy(["fd00::/127"], []), "IPv6", "fd00::1", "fd00::1"],
+    ["/127 allowed, next", policy(["fd00::/127"], []), "IPv6", "fd00::2", "not-allowed"],
+    [
+      "denied /32 in allowed",
+      policy(["10.0.0.0/8"], ["10.0.0.1"]),
+      "IPv4",
+      "10.0.0.1",
+      "production-range",
+    ],
+    ["next to a denied /32", policy(["10.0.0.0/8"], ["10.0.0.1"]), "IPv4", "10.0.0.2", "10.0.0.2"],
+    ["denied /128, bare", policy(["fd00::/8"], ["FD00::1"]), "IPv6", "fd00::1", "production-range"],
+    ["nested: before all", NESTED, "IPv4", "10.0.255.255", "10.0.255.255"],
+    ["nested: first of the outer", NESTED, "IPv4", "10.1.0.0", "production-range"],
+    ["nested: the innermost", NESTED, "IPv4", "10.1.2.3", "production-range"],
+    ["nested: last of the inner", NESTED, "IPv4", "10.1.2.255", "production-range"],
+    ["nested: last of the outer", NESTED, "IPv4", "10.1.255.255", "production-range"],
+    ["nested: between", NESTED, "IPv4", "10.2.0.0", "10.2.0.0"],
+    ["nested: before the second", NESTED, "IPv4", "10.3.255.255", "10.3.255.255"],
+    ["nested: first of the second", NESTED, "IPv4", "10.4.0.0", "production-range"],
+    ["nested: shared last", NESTED, "IPv4", "10.5.255.255", "production-range"],
+    ["nested: after all", NESTED, "IPv4", "10.6.0.0", "10.6.0.0"],
+    [
+      "nested IPv6: before",
+      NESTED,
+      "IPv6",
+      "fd00:0:ffff:ffff:ffff:ffff:ffff:ffff",
+      "fd00:0:ffff:ffff:ffff:ffff:ffff:ffff",
+    ],
+    ["nested IPv6: first", NESTED, "IPv6", "fd00:1::", "production-range"],
+    ["nested IPv6: inner", NESTED, "IPv6", "fd00:1:2::1", "production-range"],
+    [
+      "nested IPv6: last",
+      NESTED,
+      "IPv6",
+      "fd00:1:ffff:ffff:ffff:ffff:ffff:ffff",
+      "production-range",
+    ],
+    ["nested IPv6: after", NESTED, "IPv6", "fd00:2::", "fd00:2::"],
+    [
+      "touching ranges, the seam",
+      policy(["10.0.0.0/8"], ["10.0.0.0/9", "10.128.0.0/10"]),
+      "IPv4",
+      "10.128.0.0",
+      "production-range",
+    ],
+    [
+      "touching ranges, before the seam",
+      policy(["10.0.0.0/8"], ["10.0.0.0/9", "10.128.0.0/10"]),
+      "IPv4",
+      "10.127.255.255",
+      "production-range",
+    ],
+    [
+      "touching ranges, after both",
+      policy(["10.0.0.0/8"], ["10.0.0.0/9", "10.128.0.0/10"]),
+      "IPv4",
+      "10.192.0.0",
+      "10.192.0.0",
+    ],
+    [
+      "the same range twice",
+      policy(["10.0.0.0/8"], ["10.1.0.0/16", "10.1.0.0/16"]),
+      "IPv4",
+      "10.1.255.255",
+      "production-range",
+    ],
+    [
+      "a denied entry with host bits fails closed",
+      policy(["::/0"], ["fd00:1::/32", "10.2.0.0/9"]),
+      "IPv6",
+      "fd00::1",
+      "production-range",
+    ],
+    [
+      "a denied mapped CIDR fails closed",
+      policy(["::/0"], ["::ffff:10.0.0.0/104"]),
+      "IPv6",
+      "fd00::1",
+      "production-range",
+    ],
+    [
+      "an allowed entry with host bits allows nothing",
+      policy(["10.0.0.1/8"], []),
+      "IPv4",
+      "10.0.0.1",
+      "not-allowed",
+    ],
+    [
+      "IPv6 denied in IPv4 space",
+      policy(["fd00::/8", "10.0.0.0/8"], ["fd00:1::/32"]),
+      "IPv4",
+      "10.0.0.1",
+      "10.0.0.1",
+    ],
+    [
+      "IPv6 denied, edge",
+      policy(["fd00::/8"], ["fd00:1::/32"]),
+      "IPv6",
+      "fd00:1:ffff:ffff:ffff:ffff:ffff:ffff",
+      "production-range",
+    ],
+    [
+      "IPv6 denied, past the edge",
+      policy(["fd00::/8"], ["fd00:1::/32"]),
+      "IPv6",
+      "fd00:2::",
+      "fd00:2::",
+    ],
+    // IPv4-mapped, dotted and hex: judged as the IPv4 address, admitted in IPv4 form.
+    ["mapped, dotted", policy(["10.0.0.0/8"], []), "IPv4", "::ffff:10.0.0.1", "10.0.0.1"],
+    ["mapped, hex", policy(["10.0.0.0/8"], []), "IPv4", "::ffff:a00:1", "10.0.0.1"],
+    [
+      "mapped, long hex",
+      policy(["10.0.0.0/8"], []),
+      "IPv4",
+      "0000:0000:0000:0000:0000:FFFF:0A00:0001",
+      "10.0.0.1",
+    ],
+    ["mapped, in an IPv6 group", policy(["10.0.0.0/8"], []), "IPv6", "::ffff:a00:1", "invalid"],
+    [
+      "mapped, denied",
+      policy(["10.0.0.0/8"], ["10.0.0.1"]),
+      "IPv6",
+      "::ffff:a00:1",
+      "production-range",
+    ],
+    [
+      "mapped, allowed only as IPv6",
+      policy(["::ffff:0:0/96"], []),
+      "IPv4",
+      "::ffff:10.0.0.1",
+      "not-allowed",
+    ],
+    ["mapped reserved", policy(["0.0.0.0/0"], []), "IPv4", "::ffff:f000:1", "reserved"],
+    ["not a string", policy(["0.0.0.0/0"], []), "IPv4", 167772161, "invalid"],
+    ["null", policy(["0.0.0.0/0"], []), "IPv4", null, "invalid"],
+  ];
+  for (const [name, p, family, address, want] of cases) {
+    await t.test(name, () =>
+      assert.deepEqual(judgeAddress(compileAddressPolicy(p), address, family), expect(want)),
+    );
+  }
+});
+
+test("compileAddressPolicy is frozen and normalises the cap", () => {
+  const compiled = compileAddressPolicy(POLICY);
+  assert.ok(Object.isFrozen(compiled));
+  assert.ok(Object.isFrozen(compiled.denied) && Object.isFrozen(compiled.denied.IPv4.firsts));
+  const cap = (maxEndpoints: number) =>
+    compileAddressPolicy({ ...POLICY, maxEndpoints }).maxEndpoints;
+  assert.deepEqual(
+    [cap(5), cap(5.9), cap(0), cap(-1), cap(Number.NaN), cap(Number.POSITIVE_INFINITY)],
+    [5, 5, 0, 0, 0, Number.POSITIVE_INFINITY],
+  );
+});
+
+test("admitGroup judges one group: canonical, sorted, one endpoint per address, no cap", () => {
+  const compiled = compileAddressPolicy({ ...POLICY, maxEndpoints: 0 });
+  const ipv4 = group("IPv4", [
+    e("10.0.0.2"),
+    e("127.0.0.1"),
+    e("10.0.0.10", DRAINING),
+    e("10.0.0.1", NOT_READY),
+    // The same address as the one above, written mapped: one endpoint, merged as mergeConditions
+    // merges (serving from the draining copy, not terminating as the other copy is not).
+    e("::ffff:a00:1", DRAINING),
+    e("10.96.0.1"),
+    e("10.96.0.1"),
+  ]);
+  const before = structuredClone(ipv4);
+  assert.deepEqual(admitGroup(compiled, ipv4), {
+    group: group("IPv4", [
+      e("10.0.0.1", { ready: false, serving: true, terminating: false }),
+      e("10.0.0.10", DRAINING),
+      e("10.0.0.2"),
+    ]),
+    refused: [
+      { address: "10.96.0.1", reason: "production-range" },
+      { address: "10.96.0.1", reason: "production-range" },
+      { address: "127.0.0.1", reason: "loopback" },
+    ],
+  });
+  assert.deepEqual(ipv4, before, "the input is not changed");
+  assert.deepEqual(
+    admitGroup(compiled, group("IPv6", [e("FD00:0::1", NOT_READY), e("fd00::1"), e("::1")])),
+    {
+      group: group("IPv6", [e("fd00::1")]),
+      refused: [{ address: "::1", reason: "loopback" }],
+    },
+  );
+  assert.deepEqual(admitGroup(compiled, group("IPv6", [])), {
+    group: group("IPv6", []),
+    refused: [],
+  });
+});
+
+test("admitGroup copies only the three conditions", () => {
+  const noisy = { ...READY, hint: "zone-a" } as EndpointConditions;
+  const { group: admitted } = admitGroup(
+    compileAddressPolicy(POLICY),
+    group("IPv4", [e("10.0.0.1", noisy)]),
+  );
+  assert.deepEqual(admitted.endpoints, [e("10.0.0.1")]);
+});
+
+test("capEndpoints: within the cap the groups come back as they are", async (t) => {
+  const groups = [group("IPv4", [e("10.0.0.1"), e("10.0.0.2", NOT_READY)]), group("IPv6", [])];
+  for (const max of [2, 2.5, 100, Number.POSITIVE_INFINITY]) {
+    await t.test(String(max), () => {
+      const result = capEndpoints(groups, max);
+      assert.equal(result.truncated, undefined);
+      assert.equal(result.groups.length, 2);
+      assert.equal(result.groups[0], groups[0]);
+      assert.equal(result.groups[1], groups[1]);
+    });
+  }
+  await t.test("no groups", () =>
+    assert.deepEqual(capEndpoints([], 0), { groups: [], truncated: undefined }),
+  );
+});
+
+test("capEndpoints: over the cap, ready first, then serving, then by address, then group order", async (t) => {
+  const groups = [
+    group("IPv4", [
+      e("10.0.0.1", NOT_READY),
+      e("10.0.0.5"),
+      e("10.0.0.7", DRAINING),
+      e("10.0.0.9", NOT_READY),
+    ]),
+    group("IPv6", [e("fd00::a", NOT_READY), e("fd00::b")]),
+    // The same address in a second IPv4 group: the earlier group keeps it.
+    group("IPv4", [e("10.0.0.5")]),
+  ];
+  const cases: [max: number, want: string[][], truncated: { kept: number; dropped: number }][] = [
+    [
+      6,
+      // 10.0.0.9 and fd00::a are equally unavailable: the lower address stays.
+      [["10.0.0.1", "10.0.0.5", "10.0.0.7", "10.0.0.9"], ["fd00::b"], ["10.0.0.5"]],
+      { kept: 6, dropped: 1 },
+    ],
+    [4, [["10.0.0.5", "10.0.0.7"], ["fd00::b"], ["10.0.0.5"]], { kept: 4, dropped: 3 }],
+    [3, [["10.0.0.5"], ["fd00::b"], ["10.0.0.5"]], { kept: 3, dropped: 4 }],
+    [1, [["10.0.0.5"], [], []], { kept: 1, dropped: 6 }],
+    [0, [[], [], []], { kept: 0, dropped: 7 }],
+    [-1, [[], [], []], { kept: 0, dropped: 7 }],
+    [Number.NaN, [[], [], []], { kept: 0, dropped: 7 }],
+  ];
+  for (const [max, want, truncated] of cases) {
+    await t.test(String(max), () => {
+      const result = capEndpoints(groups, max);
+      assert.deepEqual(
+        result.groups.map((g) => g.endpoints.map((x) => x.address)),
+        want,
+      );
+      assert.deepEqual(result.truncated, truncated);
+      assert.deepEqual(
+        result.groups.map((g) => [g.addressType, g.ports]),
+        groups.map((g) => [g.addressType, g.ports]),
+      );
     });
   }
 });
