@@ -104,18 +104,18 @@ function rangesOf(texts: readonly string[]): ByFamily<AddressRangeSet> {
  * uses 2001:db8:42::/56 for pods). Nor do 6to4 (2002::/16) and Teredo (2001::/32): hosts hold
  * such addresses, even if pods should not.
  */
-const BUILT_IN: readonly { reason: BuiltInReason; ranges: ByFamily<AddressRangeSet> }[] = [
+const BUILT_IN_CIDRS: readonly { reason: BuiltInReason; cidrs: readonly string[] }[] = [
   // 0.0.0.0/8 is "this network" (RFC 1122): never a valid destination, not only 0.0.0.0 itself.
-  { reason: "unspecified", ranges: rangesOf(["0.0.0.0/8", "::/128"]) },
-  { reason: "loopback", ranges: rangesOf(["127.0.0.0/8", "::1/128"]) },
+  { reason: "unspecified", cidrs: ["0.0.0.0/8", "::/128"] },
+  { reason: "loopback", cidrs: ["127.0.0.0/8", "::1/128"] },
   // Includes 169.254.169.254, the cloud metadata service.
-  { reason: "link-local", ranges: rangesOf(["169.254.0.0/16", "fe80::/10"]) },
-  { reason: "multicast", ranges: rangesOf(["224.0.0.0/4", "ff00::/8"]) },
+  { reason: "link-local", cidrs: ["169.254.0.0/16", "fe80::/10"] },
+  { reason: "multicast", cidrs: ["224.0.0.0/4", "ff00::/8"] },
   // Inside 240.0.0.0/4 below, and checked first: the more specific reason wins.
-  { reason: "broadcast", ranges: rangesOf(["255.255.255.255/32"]) },
+  { reason: "broadcast", cidrs: ["255.255.255.255/32"] },
   {
     reason: "reserved",
-    ranges: rangesOf([
+    cidrs: [
       // "Class E" (RFC 1112, RFC 6890): reserved, never assigned. The API server accepts it in
       // slices, so the peak could publish it; production traffic must never go there.
       "240.0.0.0/4",
@@ -128,9 +128,13 @@ const BUILT_IN: readonly { reason: BuiltInReason; ranges: ByFamily<AddressRangeS
       "64:ff9b:1::/48",
       // Discard-only (RFC 6666): routed to nowhere by design.
       "100::/64",
-    ]),
+    ],
   },
 ];
+
+const BUILT_IN = BUILT_IN_CIDRS.map(({ reason, cidrs }) => ({ reason, ranges: rangesOf(cidrs) }));
+/** Every built-in range in one set per family: one search clears an address of all of them. */
+const ANY_BUILT_IN = rangesOf(BUILT_IN_CIDRS.flatMap(({ cidrs }) => cidrs));
 
 /**
  * The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, also written in hex as
@@ -217,8 +221,10 @@ export function judgeAddress(
   const parsed = parseIpAddress(address) ?? unmapIpv4(address);
   if (parsed === undefined) return { ok: false, reason: "invalid" };
   const key = addressKey(parsed);
-  for (const { reason, ranges } of BUILT_IN) {
-    if (rangeSetHas(ranges[parsed.family], key)) return { ok: false, reason };
+  if (rangeSetHas(ANY_BUILT_IN[parsed.family], key)) {
+    for (const { reason, ranges } of BUILT_IN) {
+      if (rangeSetHas(ranges[parsed.family], key)) return { ok: false, reason };
+    }
   }
   if (compiled.denyAll || rangeSetHas(compiled.denied[parsed.family], key)) {
     return { ok: false, reason: "production-range" };

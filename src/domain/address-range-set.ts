@@ -22,14 +22,27 @@ export interface AddressRangeSet {
 }
 
 const DIGITS = { IPv4: 8, IPv6: 32 } as const;
+/** Two hex digits for each octet value. */
+const OCTET_HEX = Array.from({ length: 256 }, (_, octet) => octet.toString(16).padStart(2, "0"));
+const DOT = ".".charCodeAt(0);
+const ZERO = "0".charCodeAt(0);
 const PREFIX = /^(0|[1-9][0-9]{0,2})$/;
 
 /** The key of an address, which must be parseIpAddress's output (canonical, never mapped). */
 export function addressKey({ family, canonical }: ParsedIpAddress): string {
   if (family === "IPv4") {
+    // Canonical dotted decimal is digits and dots only; reading it by char code is several times
+    // faster than split and Number, and this runs for every endpoint address.
     let key = "";
-    for (const octet of canonical.split(".")) key += Number(octet).toString(16).padStart(2, "0");
-    return key;
+    let octet = 0;
+    for (let index = 0; index < canonical.length; index++) {
+      const code = canonical.charCodeAt(index);
+      if (code === DOT) {
+        key += OCTET_HEX[octet];
+        octet = 0;
+      } else octet = octet * 10 + code - ZERO;
+    }
+    return key + OCTET_HEX[octet];
   }
   // Canonical IPv6 is hex fields only, with at most one "::" for a run of zero fields.
   const field = (text: string) => text.padStart(4, "0");
