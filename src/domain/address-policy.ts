@@ -161,8 +161,8 @@ function unmapIpv4(text: string): ParsedIpAddress | undefined {
 
 /**
  * An address policy ready for judging: ranges parsed once, merged and sorted per family. Immutable
- * (frozen) and safe to share; compile again only when the policy's inputs change. Read it through
- * {@link judgeAddress} and {@link admitGroup}; its fields are not an interface.
+ * (frozen) and safe to share; compile again only when the policy's inputs change. Its fields are
+ * for this module: read it through {@link judgeAddress}, {@link admitGroup} and `maxEndpoints`.
  */
 export interface CompiledAddressPolicy {
   /** A denied entry could not be read, so no address can be shown to be outside production. */
