@@ -1,6 +1,6 @@
 // `make bench`: runs every benchmark and prints its figures.
 import { run as burstLatency } from "./burst-latency.ts";
-import { run as union } from "./union.bench.ts";
+import { run as mirror } from "./mirror.bench.ts";
 
-await union();
+await mirror();
 await burstLatency();

@@ -1,135 +1,238 @@
 // Addresses in this file are only data for pure functions: nothing is sent to them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { AggregationInfo, ServiceInfo } from "../controller/aggregation-info.ts";
-import { Channel } from "../runtime/channel.ts";
-import { Aggregator } from "./aggregator.ts";
+import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
+import type { RefusalReason } from "../domain/address-policy.ts";
+import type { ProductionService } from "../domain/production-service.ts";
+import type { Source } from "../domain/source.ts";
+import { LoopYielder } from "../runtime/loop-yielder.ts";
+import { type AggregationInfo, Aggregator, sameReport } from "./aggregator.ts";
 
-function peak(cluster: string, addresses: string[], extra: Partial<ServiceInfo> = {}): ServiceInfo {
+const KEY = "shop/web";
+const SERVICE: ProductionService = {
+  namespace: "shop",
+  name: "web",
+  uid: "uid-1",
+  ipFamilies: ["IPv4"],
+  ports: [{ name: "http", port: 80, protocol: "TCP" }],
+  hasSelector: true,
+  type: "ClusterIP",
+};
+
+function production(generation = 1, over: Partial<ProductionService> = {}): ProductionReport {
   return {
-    kind: "service",
-    cluster,
-    clusterRole: "peak",
-    service: "shop/web",
-    role: { kind: "peak" },
-    contribution: {
-      cluster,
-      groups: [
-        {
-          addressType: "IPv4",
-          ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-          endpoints: addresses.map((address) => ({
-            address,
-            conditions: { ready: true, serving: true, terminating: false },
-          })),
-        },
-      ],
-    },
-    observedAt: 0,
-    ...extra,
+    kind: "production",
+    cluster: "private",
+    service: KEY,
+    generation,
+    role: { kind: "production" },
+    production: { ...SERVICE, ...over },
   };
 }
 
-const unlabelled = (cluster: string): ServiceInfo => ({
-  kind: "service",
-  cluster,
-  clusterRole: "peak",
-  service: "shop/web",
-  role: { kind: "none" },
-  observedAt: 0,
-});
-
-function harness(live = new Set(["a", "b"])) {
-  const changed: string[] = [];
-  const ready: string[] = [];
-  const aggregator = new Aggregator({
-    source: new Channel<AggregationInfo>(1),
-    onServiceChanged: (key) => changed.push(key),
-    onClusterReady: (cluster) => ready.push(cluster),
-    isLive: (cluster) => live.has(cluster),
-  });
-  return { aggregator, changed, ready, live };
+function source(
+  name: string,
+  addresses: string[],
+  refused: [string, RefusalReason][] = [],
+): Source {
+  return {
+    name,
+    refused: refused.map(([address, reason]) => ({ address, reason })),
+    group: {
+      addressType: "IPv4",
+      ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+      endpoints: addresses.map((address) => ({
+        address,
+        conditions: { ready: true, serving: true, terminating: false },
+      })),
+    },
+  };
 }
 
-test("the aggregator hands on a Service only when a cluster's snapshot of it changes", () => {
-  const { aggregator, changed } = harness();
-  const steps: [AggregationInfo, boolean][] = [
-    [unlabelled("a"), false], // nothing known, nothing changed
-    [peak("a", ["198.18.17.10"]), true],
-    [peak("a", ["198.18.17.10"], { observedAt: 99 }), false], // same content, later time
-    [peak("b", ["198.18.33.10"]), true],
-    [peak("a", ["198.18.17.10", "198.18.17.11"]), true],
-    [
-      peak("a", ["198.18.17.10", "198.18.17.11"], {
-        refused: [{ address: "10.0.0.1", reason: "not-allowed" }],
-      }),
-      true,
-    ],
-    [unlabelled("a"), true], // unlabelled: its view goes
-    [unlabelled("a"), false],
+function peak(
+  cluster: string,
+  sources: Source[],
+  over: Partial<PeakReport> = {},
+  key = KEY,
+): PeakReport {
+  const refused = new Map<RefusalReason, number>();
+  for (const s of sources)
+    for (const r of s.refused) refused.set(r.reason, (refused.get(r.reason) ?? 0) + 1);
+  return {
+    kind: "peak",
+    cluster,
+    service: key,
+    generation: 1,
+    role: { kind: "peak" },
+    sources: new Map(sources.map((s) => [s.name, s])),
+    refused,
+    ...over,
+  };
+}
+
+function setup(): { agg: Aggregator; changed: string[]; ready: string[] } {
+  const changed: string[] = [];
+  const ready: string[] = [];
+  const agg = new Aggregator({
+    source: (async function* () {})(),
+    production: "private",
+    onServiceChanged: (key) => changed.push(key),
+    onClusterReady: (cluster) => ready.push(cluster),
+    yielder: new LoopYielder(),
+  });
+  const declare: AggregationInfo[] = [
+    { kind: "cluster-added", cluster: "private" },
+    { kind: "cluster-added", cluster: "public" },
+    { kind: "cluster-ready", cluster: "private", generation: 1 },
+    { kind: "cluster-ready", cluster: "public", generation: 1 },
   ];
-  for (const [info, expectChange] of steps) {
-    const before = changed.length;
-    aggregator.apply(info);
-    assert.equal(changed.length - before, expectChange ? 1 : 0, JSON.stringify(info).slice(0, 120));
-  }
+  for (const info of declare) agg.apply(info);
+  changed.length = 0;
+  return { agg, changed, ready };
+}
+
+test("a report that means the same as the one it replaces changes nothing", () => {
+  const { agg, changed } = setup();
+  const a = source("web-a", ["10.1.0.1"]);
+  agg.apply(production());
+  agg.apply(peak("public", [a]));
+  assert.deepEqual(changed, [KEY, KEY]);
+  agg.apply(production());
+  agg.apply(peak("public", [a]));
+  assert.deepEqual(changed, [KEY, KEY], "same sources (by identity), same production");
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  assert.deepEqual(changed, [KEY, KEY, KEY], "a new Source object is a change");
+  agg.apply(production(1, { ports: [{ name: "http", port: 81, protocol: "TCP" }] }));
+  assert.equal(changed.length, 4);
+});
+
+test("serviceState pairs only ready peaks and lists the unknown ones", () => {
+  const { agg } = setup();
+  agg.apply({ kind: "cluster-added", cluster: "late" });
+  agg.apply(production());
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  agg.apply(peak("late", [source("web-b", ["10.2.0.1"])]));
+  let state = agg.serviceState(KEY);
   assert.deepEqual(
-    aggregator.views("shop/web").map((v) => v.cluster),
-    ["b"],
+    state.peaks.map((p) => p.cluster),
+    ["public"],
   );
+  assert.deepEqual(state.unknown, ["late"]);
+  agg.apply({ kind: "cluster-ready", cluster: "late", generation: 1 });
+  state = agg.serviceState(KEY);
+  assert.deepEqual(state.peaks.map((p) => p.cluster).sort(), ["late", "public"]);
+  assert.deepEqual(state.unknown, []);
 });
 
-test("a removed cluster's views go at once, and its late snapshots cannot bring them back", () => {
-  const { aggregator, changed, live } = harness();
-  aggregator.apply(peak("a", ["198.18.17.10"]));
-  aggregator.apply({ kind: "cluster-ready", cluster: "a" });
-  assert.equal(aggregator.isReady("a"), true);
-  live.delete("a");
-  aggregator.apply({ kind: "cluster-removed", cluster: "a" });
-  assert.deepEqual(aggregator.keys(), []);
-  assert.equal(aggregator.isReady("a"), false);
-  assert.deepEqual(changed, ["shop/web", "shop/web"]);
-  aggregator.apply(peak("a", ["198.18.17.10"])); // a worker's snapshot that arrives late
-  assert.deepEqual(aggregator.keys(), []);
-});
-
-test("cluster-ready is reported in channel order; refusals are counted by cluster and reason", async () => {
-  const { aggregator, ready } = harness();
-  aggregator.apply({ kind: "cluster-ready", cluster: "b" });
-  assert.deepEqual(ready, ["b"]);
-  aggregator.apply(
-    peak("a", ["198.18.17.10"], {
-      refused: [
-        { address: "10.0.0.1", reason: "not-allowed" },
-        { address: "10.0.0.2", reason: "not-allowed" },
-        { address: "224.1.1.1", reason: "multicast" },
-      ],
-      truncated: { kept: 1, dropped: 4 },
+test("a peak pinned to another production cluster does not pair", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(
+    peak("public", [source("web-a", ["10.1.0.1"])], {
+      role: { kind: "peak", peerCluster: "elsewhere" },
     }),
   );
+  assert.deepEqual(agg.serviceState(KEY).peaks, []);
+});
+
+test("withdrawn and removed clusters lose their reports, and late reports do not bring them back", () => {
+  const { agg, changed } = setup();
+  agg.apply(production());
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  changed.length = 0;
+  agg.apply({ kind: "cluster-withdrawn", cluster: "public" });
+  assert.deepEqual(changed, [KEY]);
+  assert.equal(agg.knowledge("public"), "withdrawn");
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  assert.deepEqual(agg.serviceState(KEY).peaks, [], "a late report of a withdrawn peak is dropped");
+  agg.apply({ kind: "cluster-ready", cluster: "public", generation: 1 });
+  assert.equal(agg.knowledge("public"), "withdrawn", "only a restore ends a withdrawal");
+  agg.apply({ kind: "cluster-restored", cluster: "public" });
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  assert.equal(agg.serviceState(KEY).peaks.length, 1);
+  agg.apply({ kind: "cluster-removed", cluster: "public" });
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  assert.deepEqual(agg.serviceState(KEY).peaks, []);
+  assert.equal(agg.knowledge("public"), undefined);
+});
+
+test("a replacement controller's first list sweeps what only its predecessor reported", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  agg.apply(peak("public", [source("api-a", ["10.1.0.2"])], {}, "shop/api"));
+  // Generation 2 knows only shop/web; an old report that arrives late is ignored.
+  agg.apply(peak("public", [source("web-a", ["10.1.0.3"])], { generation: 2 }));
+  agg.apply(peak("public", [source("web-a", ["10.1.0.9"])], { generation: 1 }));
+  agg.apply({ kind: "cluster-ready", cluster: "public", generation: 2 });
+  assert.deepEqual(agg.keys().sort(), ["shop/web"]);
+  const only = agg.serviceState(KEY).peaks[0]!;
+  assert.equal(only.sources.get("web-a")?.group?.endpoints[0]?.address, "10.1.0.3");
+});
+
+test("refused counts follow each report, and go with a withdrawn peak", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(
+    peak("public", [
+      source(
+        "web-a",
+        ["10.1.0.1"],
+        [
+          ["239.1.1.1", "multicast"],
+          ["8.8.8.8", "not-allowed"],
+        ],
+      ),
+    ]),
+  );
+  agg.apply(
+    peak(
+      "public",
+      [source("api-a", [], [["239.1.1.2", "multicast"]])],
+      { truncated: { kept: 5, dropped: 2 } },
+      "shop/api",
+    ),
+  );
+  const counts = () =>
+    Object.fromEntries(agg.refusedCounts().map((c) => [`${c.cluster}/${c.reason}`, c.count]));
+  assert.deepEqual(counts(), { "public/multicast": 2, "public/not-allowed": 1, "public/cap": 2 });
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  assert.deepEqual(counts(), { "public/multicast": 1, "public/cap": 2 });
+  agg.apply({ kind: "cluster-withdrawn", cluster: "public" });
+  assert.deepEqual(counts(), {});
+});
+
+test("servicesServedBy lists the production Services a peak pairs with", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(peak("public", [source("web-a", ["10.1.0.1"])]));
+  agg.apply(peak("public", [source("lonely", ["10.1.0.2"])], {}, "shop/lonely"));
   assert.deepEqual(
-    aggregator.refusedCounts().sort((x, y) => (x.reason < y.reason ? -1 : 1)),
-    [
-      { cluster: "a", reason: "cap", count: 4 },
-      { cluster: "a", reason: "multicast", count: 1 },
-      { cluster: "a", reason: "not-allowed", count: 2 },
-    ],
+    agg.servicesServedBy("public").map((s) => s.name),
+    ["web"],
   );
 });
 
-test("run consumes the channel until it closes", async () => {
-  const source = new Channel<AggregationInfo>(4);
-  const changed: string[] = [];
-  const aggregator = new Aggregator({
-    source,
-    onServiceChanged: (key) => changed.push(key),
-    onClusterReady: () => {},
-    isLive: () => true,
-  });
-  const running = aggregator.run(new AbortController().signal);
-  await source.send(peak("a", ["198.18.17.10"]));
-  await source.send(peak("b", ["198.18.33.10"]));
-  source.close();
-  await running;
-  assert.deepEqual(changed, ["shop/web", "shop/web"]);
+test("sameReport", () => {
+  const a = source("web-a", ["10.1.0.1"]);
+  const cases: [string, ServiceReport, ServiceReport, boolean][] = [
+    ["same sources", peak("public", [a]), peak("public", [a]), true],
+    [
+      "other truncation",
+      peak("public", [a]),
+      peak("public", [a], { truncated: { kept: 1, dropped: 1 } }),
+      false,
+    ],
+    ["another source", peak("public", [a]), peak("public", [a, source("b", [])]), false],
+    [
+      "pinned",
+      peak("public", [a]),
+      peak("public", [a], { role: { kind: "peak", peerCluster: "x" } }),
+      false,
+    ],
+    ["production alike", production(), production(2), true],
+    ["recreated Service", production(), production(1, { uid: "uid-2" }), false],
+    ["families", production(), production(1, { ipFamilies: ["IPv4", "IPv6"] }), false],
+  ];
+  for (const [name, x, y, want] of cases) assert.equal(sameReport(x, y), want, name);
 });

@@ -1,29 +1,68 @@
-import type { AggregationInfo, ServiceInfo } from "../controller/aggregation-info.ts";
+import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
+import type { RefusalReason } from "../domain/address-policy.ts";
+import { pairs } from "../domain/labels.ts";
+import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
+import type { LoopYielder } from "../runtime/loop-yielder.ts";
+
+/**
+ * What the aggregator knows of a declared cluster: `unknown` until its first list has been
+ * reported in full, `ready` after, `withdrawn` while its endpoints are withdrawn (SPEC B3).
+ */
+export type ClusterKnowledge = "unknown" | "ready" | "withdrawn";
+
+/** A change in a cluster's life, sent on the same channel as the reports so it stays in order. */
+export interface ClusterEvent {
+  kind: "cluster-added" | "cluster-ready" | "cluster-withdrawn" | "cluster-restored" | "cluster-removed";
+  cluster: string;
+  /** For "cluster-ready": the generation of the controller whose first list is complete. */
+  generation?: number;
+}
+
+/** What the workers send on the bounded channel to the aggregator (SPEC M5). */
+export type AggregationInfo = ServiceReport | ClusterEvent;
+
+/** One production Service and what the write needs to know about it. */
+export interface ServiceState {
+  /** The production side, when the Service takes part in production. */
+  production: ProductionReport | undefined;
+  /** Reports of ready peak clusters that pair with it. */
+  peaks: PeakReport[];
+  /** Peak clusters declared but not yet known: what was written for them stays as it is. */
+  unknown: string[];
+  /** Label conflicts, by cluster. */
+  conflicts: { cluster: string; reason: string }[];
+}
 
 export interface AggregatorOptions {
   /** The bounded channel the workers send on (SPEC M5). */
   source: AsyncIterable<AggregationInfo>;
+  /** The production cluster's name. */
+  production: string;
   /** A Service's aggregate changed: hand its key to the writer. */
   onServiceChanged: (key: ServiceKey) => void;
   /** Every Service of a cluster's first list has been aggregated. */
   onClusterReady: (cluster: string) => void;
-  /**
-   * Whether `cluster` is still watched. A worker may send a snapshot of a cluster that was
-   * removed while it worked; it arrives after "cluster-removed" and must not bring it back.
-   */
-  isLive: (cluster: string) => boolean;
+  /** Lets the event loop breathe during long runs of messages. */
+  yielder: LoopYielder;
 }
 
 /**
- * The one consumer of aggregation info: keeps, per Service, each cluster's latest snapshot, and
- * hands the key of every Service whose aggregate changed to the writer. The union itself is
- * computed by the pure domain functions when the writer asks for {@link Aggregator.views}.
+ * The one consumer of aggregation info: keeps, per Service, each cluster's latest report and,
+ * per cluster, what is known of it, and hands the key of every Service whose aggregate changed
+ * to the writer. A report equal to the one it replaces changes nothing; comparing is cheap,
+ * because an unchanged peak slice arrives as the same Source object.
  */
 export class Aggregator {
   readonly #opts: AggregatorOptions;
-  readonly #views = new Map<ServiceKey, Map<string, ServiceInfo>>();
-  readonly #ready = new Set<string>();
+  readonly #reports = new Map<ServiceKey, Map<string, ServiceReport>>();
+  /** Keys each cluster reported (for removal and for the Services a peak serves). */
+  readonly #keysOf = new Map<string, Set<ServiceKey>>();
+  readonly #clusters = new Map<string, ClusterKnowledge>();
+  /** The generation of each cluster's controller whose first list completed last. */
+  readonly #generations = new Map<string, number>();
+  /** Refused addresses now, by cluster and reason (kept up to date, read at scrape). */
+  readonly #refused = new Map<string, Map<string, number>>();
 
   constructor(opts: AggregatorOptions) {
     this.#opts = opts;
@@ -34,87 +73,220 @@ export class Aggregator {
     for await (const info of this.#opts.source) {
       if (signal.aborted) return;
       this.apply(info);
+      await this.#opts.yielder.maybeYield();
     }
   }
 
   /** Applies one piece of aggregation info (exposed for tests of the aggregation rules). */
   apply(info: AggregationInfo): void {
     switch (info.kind) {
-      case "service":
-        this.#applyService(info);
+      case "production":
+      case "peak":
+      case "none":
+      case "conflict":
+        this.#applyReport(info);
+        return;
+      case "cluster-added":
+        if (!this.#clusters.has(info.cluster)) this.#clusters.set(info.cluster, "unknown");
         return;
       case "cluster-ready":
-        this.#ready.add(info.cluster);
+        if (this.#clusters.get(info.cluster) === "withdrawn") return;
+        this.#clusters.set(info.cluster, "ready");
+        this.#generations.set(info.cluster, info.generation ?? 0);
+        this.#sweep(info.cluster, info.generation ?? 0);
+        for (const key of this.#keysOf.get(info.cluster) ?? []) this.#opts.onServiceChanged(key);
         this.#opts.onClusterReady(info.cluster);
         return;
+      case "cluster-withdrawn":
+        this.#clusters.set(info.cluster, "withdrawn");
+        this.#dropCluster(info.cluster);
+        return;
+      case "cluster-restored":
+        this.#clusters.set(info.cluster, "ready");
+        return;
       case "cluster-removed":
-        this.#ready.delete(info.cluster);
-        for (const [key, byCluster] of this.#views) {
-          if (byCluster.delete(info.cluster)) {
-            if (byCluster.size === 0) this.#views.delete(key);
-            this.#opts.onServiceChanged(key);
-          }
-        }
+        this.#clusters.delete(info.cluster);
+        this.#generations.delete(info.cluster);
+        this.#dropCluster(info.cluster);
         return;
     }
   }
 
-  /** Each cluster's latest snapshot of Service `key`. */
-  views(key: ServiceKey): ServiceInfo[] {
-    return [...(this.#views.get(key)?.values() ?? [])];
-  }
-
-  /** Keys of every Service some cluster reported a role or endpoints for. */
-  keys(): ServiceKey[] {
-    return [...this.#views.keys()];
-  }
-
-  /** Peak endpoints refused or dropped by the cap now, by cluster and reason (for the gauge). */
-  refusedCounts(): { cluster: string; reason: string; count: number }[] {
-    const counts = new Map<string, { cluster: string; reason: string; count: number }>();
-    const add = (cluster: string, reason: string, n: number) => {
-      const k = `${cluster}\0${reason}`;
-      const entry = counts.get(k) ?? { cluster, reason, count: 0 };
-      entry.count += n;
-      counts.set(k, entry);
-    };
-    for (const byCluster of this.#views.values()) {
-      for (const view of byCluster.values()) {
-        for (const r of view.refused ?? []) add(view.cluster, r.reason, 1);
-        if (view.truncated) add(view.cluster, "cap", view.truncated.dropped);
-      }
-    }
-    return [...counts.values()];
+  /** What is known of `cluster`; undefined when it is not declared. */
+  knowledge(cluster: string): ClusterKnowledge | undefined {
+    return this.#clusters.get(cluster);
   }
 
   /** True once cluster `name`'s initial state has been aggregated. */
   isReady(cluster: string): boolean {
-    return this.#ready.has(cluster);
+    return this.#clusters.get(cluster) === "ready";
   }
 
-  #applyService(info: ServiceInfo): void {
-    if (!this.#opts.isLive(info.cluster)) return;
-    let byCluster = this.#views.get(info.service);
-    const previous = byCluster?.get(info.cluster);
-    const relevant = info.role.kind !== "none";
-    if (!relevant) {
-      if (!previous) return; // nothing known, nothing changed
-      byCluster!.delete(info.cluster);
-      if (byCluster!.size === 0) this.#views.delete(info.service);
+  /** The production Service `key` and the peaks that pair with it, as known now. */
+  serviceState(key: ServiceKey): ServiceState {
+    const reports = [...(this.#reports.get(key)?.values() ?? [])];
+    const production = reports.find(
+      (r): r is ProductionReport => r.kind === "production" && r.cluster === this.#opts.production,
+    );
+    // Only ready clusters: nothing is written from half of a cluster's first list (SPEC M4).
+    const peaks = production
+      ? reports.filter(
+          (r): r is PeakReport =>
+            r.kind === "peak" &&
+            this.#clusters.get(r.cluster) === "ready" &&
+            pairs(production.role, r.role, production.cluster, r.cluster),
+        )
+      : [];
+    const unknown = [...this.#clusters]
+      .filter(([name, k]) => k === "unknown" && name !== this.#opts.production)
+      .map(([name]) => name);
+    const conflicts = reports.flatMap((r) =>
+      r.kind === "conflict" ? [{ cluster: r.cluster, reason: r.reason }] : [],
+    );
+    return { production, peaks, unknown, conflicts };
+  }
+
+  /** Keys of every Service some cluster reported a part in. */
+  keys(): ServiceKey[] {
+    return [...this.#reports.keys()];
+  }
+
+  /** The production Services that peak `cluster` contributes to now. */
+  servicesServedBy(cluster: string): ProductionService[] {
+    return [...(this.#keysOf.get(cluster) ?? [])].flatMap((key) => {
+      const state = this.serviceState(key);
+      return state.production && state.peaks.some((p) => p.cluster === cluster)
+        ? [state.production.production]
+        : [];
+    });
+  }
+
+  /** Peak endpoints refused or dropped by the cap now, by cluster and reason (for the gauge). */
+  refusedCounts(): { cluster: string; reason: string; count: number }[] {
+    return [...this.#refused].flatMap(([cluster, byReason]) =>
+      [...byReason].filter(([, count]) => count > 0).map(([reason, count]) => ({ cluster, reason, count })),
+    );
+  }
+
+  #applyReport(report: ServiceReport): void {
+    const knowledge = this.#clusters.get(report.cluster);
+    // A removed or withdrawn cluster's late report must not bring it back.
+    if (knowledge === undefined || knowledge === "withdrawn") return;
+    // A replaced controller's report, late on the channel, never overwrites its successor's.
+    if (report.generation < (this.#generations.get(report.cluster) ?? 0)) return;
+    const byCluster = this.#reports.get(report.service);
+    const previous = byCluster?.get(report.cluster);
+    if (previous && previous.generation > report.generation) return;
+    if (report.kind === "none") {
+      if (!previous) return;
+      this.#forget(report.service, report.cluster, previous);
     } else {
-      if (previous && sameContent(previous, info)) return;
-      if (!byCluster) {
-        byCluster = new Map();
-        this.#views.set(info.service, byCluster);
+      if (previous && sameReport(previous, report)) {
+        if (previous.generation !== report.generation) byCluster!.set(report.cluster, report);
+        return;
       }
-      byCluster.set(info.cluster, info);
+      this.#count(previous, -1);
+      this.#count(report, +1);
+      let reports = byCluster;
+      if (!reports) {
+        reports = new Map();
+        this.#reports.set(report.service, reports);
+      }
+      reports.set(report.cluster, report);
+      let keys = this.#keysOf.get(report.cluster);
+      if (!keys) {
+        keys = new Set();
+        this.#keysOf.set(report.cluster, keys);
+      }
+      keys.add(report.service);
     }
-    this.#opts.onServiceChanged(info.service);
+    this.#opts.onServiceChanged(report.service);
+  }
+
+  /** A replacement controller's first list is complete: what only its predecessor saw is gone. */
+  #sweep(cluster: string, generation: number): void {
+    for (const key of [...(this.#keysOf.get(cluster) ?? [])]) {
+      const report = this.#reports.get(key)?.get(cluster);
+      if (report && report.generation < generation) {
+        this.#forget(key, cluster, report);
+        this.#opts.onServiceChanged(key);
+      }
+    }
+  }
+
+  #dropCluster(cluster: string): void {
+    for (const key of [...(this.#keysOf.get(cluster) ?? [])]) {
+      const report = this.#reports.get(key)?.get(cluster);
+      if (report) {
+        this.#forget(key, cluster, report);
+        this.#opts.onServiceChanged(key);
+      }
+    }
+    this.#keysOf.delete(cluster);
+    this.#refused.delete(cluster);
+  }
+
+  #forget(key: ServiceKey, cluster: string, report: ServiceReport): void {
+    this.#count(report, -1);
+    const byCluster = this.#reports.get(key);
+    byCluster?.delete(cluster);
+    if (byCluster?.size === 0) this.#reports.delete(key);
+    this.#keysOf.get(cluster)?.delete(key);
+  }
+
+  #count(report: ServiceReport | undefined, sign: 1 | -1): void {
+    if (report?.kind !== "peak") return;
+    let byReason = this.#refused.get(report.cluster);
+    if (!byReason) {
+      byReason = new Map();
+      this.#refused.set(report.cluster, byReason);
+    }
+    const add = (reason: string, n: number) =>
+      byReason.set(reason, (byReason.get(reason) ?? 0) + sign * n);
+    for (const [reason, n] of report.refused) add(reason, n);
+    if (report.truncated) add("cap", report.truncated.dropped);
   }
 }
 
-function sameContent(a: ServiceInfo, b: ServiceInfo): boolean {
-  const content = (i: ServiceInfo) =>
-    JSON.stringify([i.clusterRole, i.role, i.production, i.contribution, i.refused, i.truncated]);
-  return content(a) === content(b);
+/**
+ * Whether two reports of one cluster and Service mean the same. Peak sources compare by
+ * identity: the worker passes an unchanged peak slice on as the same object.
+ */
+export function sameReport(a: ServiceReport, b: ServiceReport): boolean {
+  switch (a.kind) {
+    case "none":
+      return b.kind === "none";
+    case "conflict":
+      return b.kind === "conflict" && a.reason === b.reason;
+    case "production":
+      return (
+        b.kind === "production" &&
+        a.role.peerCluster === b.role.peerCluster &&
+        sameProduction(a.production, b.production)
+      );
+    case "peak":
+      return (
+        b.kind === "peak" &&
+        a.role.peerCluster === b.role.peerCluster &&
+        a.truncated?.kept === b.truncated?.kept &&
+        a.truncated?.dropped === b.truncated?.dropped &&
+        a.sources.size === b.sources.size &&
+        [...a.sources].every(([name, source]) => b.sources.get(name) === source)
+      );
+  }
+}
+
+/** Whether two production Services would be written to alike. */
+export function sameProduction(a: ProductionService, b: ProductionService): boolean {
+  return (
+    a.uid === b.uid &&
+    a.type === b.type &&
+    a.hasSelector === b.hasSelector &&
+    a.ipFamilies.join() === b.ipFamilies.join() &&
+    a.ports.length === b.ports.length &&
+    a.ports.every((p, i) => {
+      const q = b.ports[i]!;
+      return p.name === q.name && p.port === q.port && p.protocol === q.protocol;
+    })
+  );
 }

@@ -6,7 +6,6 @@ import {
   mergeClusterSources,
   readSecretClusters,
 } from "../discovery/cluster-sources.ts";
-import { type DiscoveredRanges, readProductionRanges } from "../discovery/production-ranges.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
 import { KubeClient } from "../kube/kube-client.ts";
@@ -30,21 +29,30 @@ export interface ClusterRegistryOptions {
   clock: Clock;
   logger: Logger;
   problems: ProblemLog;
-  /** Builds the controller of a cluster; `synced` must be called from its onSynced. */
-  newController(spec: ClusterSpec, client: KubeClient, synced: () => void): ClusterController;
+  /**
+   * Builds the controller of a cluster; `synced` must be called from its onSynced. `generation`
+   * counts the controllers of one cluster name, so a replacement's reports win over its
+   * predecessor's.
+   */
+  newController(
+    spec: ClusterSpec,
+    client: KubeClient,
+    generation: number,
+    synced: () => void,
+  ): ClusterController;
+  /** A cluster that was not watched before is now (its controller starts). */
+  onAdded(running: RunningCluster): void;
   /** A controller listed everything; `replaced` is the one it takes over from, if any. */
   onSynced(running: RunningCluster, replaced: RunningCluster | undefined): void;
   /** A peak is no longer declared; its controller is stopped. */
   onRemoved(name: string): Promise<void>;
-  /** Production's own ranges changed (every peak's address policy with them). */
-  onRangesChanged(): void;
 }
 
 /**
  * Cluster discovery (SPEC M1): the declared clusters, from the config file (re-read every
  * `discoveryInterval`) and from Secrets in the production cluster, each with one running
  * controller. A changed cluster gets a replacement controller that takes over only once it has
- * synced; a cluster no longer declared is stopped. Also reads production's own ranges.
+ * synced; a cluster no longer declared is stopped.
  */
 export class ClusterRegistry {
   readonly #opts: ClusterRegistryOptions;
@@ -56,7 +64,7 @@ export class ClusterRegistry {
   /** The last good settings of the file, and the last good Secret clusters (kept on failure). */
   #fileConfig: Config;
   #secretClusters: { secret: string; spec: ClusterSpec }[] = [];
-  #ranges: DiscoveredRanges = { nodes: [], services: [], problems: [] };
+  #generation = 0;
 
   constructor(opts: ClusterRegistryOptions) {
     this.#opts = opts;
@@ -87,11 +95,6 @@ export class ClusterRegistry {
   /** The running clusters. */
   current(): RunningCluster[] {
     return [...this.#clusters.values()];
-  }
-
-  /** Production's node addresses and ServiceCIDRs, as last read (SPEC B1). */
-  get ranges(): DiscoveredRanges {
-    return this.#ranges;
   }
 
   /**
@@ -134,13 +137,10 @@ export class ClusterRegistry {
     }
   }
 
-  /** Reads the Secrets and production's ranges, then starts, swaps and stops peak controllers. */
+  /** Reads the Secrets, then starts, swaps and stops peak controllers. */
   async #reconcile(signal: AbortSignal): Promise<void> {
     const prod = this.production();
-    if (prod?.controller.hasSynced) {
-      await this.#readSecrets(prod, signal);
-      await this.#readRanges(prod, signal);
-    }
+    if (prod?.controller.hasSynced) await this.#readSecrets(prod, signal);
     if (signal.aborted) return;
     const declared = mergeClusterSources(this.#fileConfig.clusters, this.#secretClusters);
     this.#opts.problems.report("merge", declared.problems);
@@ -175,24 +175,6 @@ export class ClusterRegistry {
         },
       ]);
     }
-  }
-
-  /** Production's own node addresses and ServiceCIDRs; a change re-checks every peak. */
-  async #readRanges(prod: RunningCluster, signal: AbortSignal): Promise<void> {
-    const found = await readProductionRanges(prod.controller.client, signal).catch(() => undefined);
-    if (!found || signal.aborted) return;
-    this.#opts.problems.report(
-      "production-ranges",
-      found.problems.map((message) => ({ path: `cluster ${prod.spec.name}`, message })),
-    );
-    const same = (r: DiscoveredRanges) => JSON.stringify([r.nodes, r.services]);
-    if (same(this.#ranges) === same(found)) return;
-    this.#ranges = found;
-    this.#log.info(
-      { nodes: found.nodes, services: found.services },
-      "production's own ranges (always refused from peaks)",
-    );
-    this.#opts.onRangesChanged();
   }
 
   async #rereadFile(): Promise<void> {
@@ -262,6 +244,7 @@ export class ClusterRegistry {
     } else {
       this.#log.info({ cluster: spec.name, role: spec.role, source: spec.source }, "cluster added");
       this.#clusters.set(spec.name, started);
+      this.#opts.onAdded(started);
     }
   }
 
@@ -294,7 +277,9 @@ export class ClusterRegistry {
     const stop = new AbortController();
     const cancel = () => stop.abort();
     signal.addEventListener("abort", cancel, { once: true });
-    const controller = this.#opts.newController(spec, client, () => this.#synced(running));
+    const controller = this.#opts.newController(spec, client, ++this.#generation, () =>
+      this.#synced(running),
+    );
     const running: RunningCluster = {
       spec,
       fingerprint,

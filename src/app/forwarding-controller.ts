@@ -1,28 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { Aggregator } from "../aggregate/aggregator.ts";
+import { type AggregationInfo, Aggregator } from "../aggregate/aggregator.ts";
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import type { Config } from "../config/load-config.ts";
-import { type AggregationInfo, serviceInfoOf } from "../controller/aggregation-info.ts";
-import { ClusterController } from "../controller/cluster-controller.ts";
-import type { ProductionService } from "../domain/production-service.ts";
+import { ClusterController, type DenyList } from "../controller/cluster-controller.ts";
+import { productionDenyList } from "../controller/peak-policy.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
-import type { ReflectorState } from "../kube/reflector.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { Channel } from "../runtime/channel.ts";
 import type { Clock } from "../runtime/clock.ts";
+import { LoopYielder } from "../runtime/loop-yielder.ts";
 import { createRateLimiter } from "../runtime/rate-limiter.ts";
-import { WorkQueue } from "../runtime/work-queue.ts";
-import { runWorkers } from "../runtime/worker-pool.ts";
-import { ServiceWriter } from "../writer/service-writer.ts";
+import { alwaysFence, type Fence } from "../writer/fence.ts";
+import { ServiceEvents } from "../writer/service-events.ts";
+import { Writer } from "../writer/writer.ts";
 import { ClusterRegistry, type RunningCluster } from "./cluster-registry.ts";
-import { InitialSync } from "./initial-sync.ts";
 import { LeaderElector } from "./leader-election.ts";
-import { peakPolicy } from "./peak-policy.ts";
+import { PeerHealth } from "./peer-health.ts";
 import { ProblemLog } from "./problem-log.ts";
-import { StalePolicy } from "./stale-policy.ts";
+import { WriteScheduler } from "./write-scheduler.ts";
 
 export interface ForwardingControllerOptions {
   config: Config;
@@ -33,178 +31,175 @@ export interface ForwardingControllerOptions {
   onLostLeadership?: () => void;
 }
 
-/** Separates cluster and Service key in the input queue's keys (neither can contain it). */
-const SEP = "|";
+/** How a frozen API server is found out: it must answer the probe within this, twice in a row. */
+const PROBE_FAILURES = 2;
 
 /**
- * kubeburst's main job, wired as SPEC M1–M8 describe: the registry keeps one ClusterController
- * per declared cluster; their handlers enqueue `cluster|namespace/name` keys; workers turn each
- * key into a snapshot of that cluster's side of the Service and send it on a bounded channel; the
- * aggregator keeps every cluster's latest snapshot and hands changed Services to the writer's
- * queue; the writer makes production hold the union. Nothing is written before every cluster
- * declared at start has delivered its first list, or `syncTimeout` has passed.
+ * kubeburst's main job, wired (SPEC M1–M8): the registry keeps one ClusterController per declared
+ * cluster; each reports its Services on one bounded channel; the aggregator keeps every cluster's
+ * latest report and hands changed Services to the write scheduler, which runs the writer once this
+ * process may write. Everything with a decision in it lives in those parts; this file only wires.
  */
 export class ForwardingController {
   readonly #opts: ForwardingControllerOptions;
   readonly #log: Logger;
-  readonly #registry: ClusterRegistry;
-  readonly #inputQueue: WorkQueue<string>;
-  readonly #writeQueue: WorkQueue<ServiceKey>;
+  readonly #yielder = new LoopYielder();
   readonly #channel: Channel<AggregationInfo>;
+  readonly #registry: ClusterRegistry;
   readonly #aggregator: Aggregator;
-  readonly #writer: ServiceWriter;
-  readonly #initialSync = new InitialSync();
-  /** The clusters the writer waits for before its first write. */
-  readonly #startupClusters = new Set<string>();
-  /** Withdraws a peak's endpoints only after it failed for `staleTTL` (SPEC B3); set in run(). */
-  #stale: StalePolicy | undefined;
-  /** The production Services each withdrawn peak served, to tell them when it is back. */
-  readonly #servedByWithdrawn = new Map<string, ProductionService[]>();
-  /** Aborts with run()'s signal; for work started from callbacks. */
-  #signal: AbortSignal = new AbortController().signal;
-  #writerStarted = false;
-  /** Whether this process may write: always without leader election, else while it leads. */
-  #leading: boolean;
-  /** `syncTimeout` passed: the writer no longer waits for every cluster's first sync. */
-  #syncTimedOut = false;
-  readonly #writerStart = Promise.withResolvers<void>();
+  readonly #scheduler: WriteScheduler;
+  readonly #health: PeerHealth;
+  /** Leadership, once elected; the writer's fence asks it before every write. */
+  #elector: LeaderElector | undefined;
+  readonly #fence: Fence;
+  /** Production's deny list as last read; undefined until it is known (SPEC B15). */
+  #denied: DenyList | undefined;
 
   constructor(opts: ForwardingControllerOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
     const { clock, config, metrics } = opts;
-    this.#leading = !config.leaderElection.enabled;
-    metrics.leader.set(this.#leading ? 1 : 0);
-    const rateLimiter = () =>
-      createRateLimiter<string>(clock, {
-        baseDelayMs: config.queue.baseDelayMs,
-        maxDelayMs: config.queue.maxDelayMs,
-        qps: config.queue.qps,
-        burst: config.queue.burst,
-      });
-    this.#inputQueue = new WorkQueue({ clock, rateLimiter: rateLimiter() });
-    this.#writeQueue = new WorkQueue({ clock, rateLimiter: rateLimiter() });
+    const electing = config.leaderElection.enabled;
+    this.#fence = electing
+      ? {
+          canWrite: () => this.#elector?.canWrite() ?? false,
+          writeBudgetMs: () => this.#elector?.writeBudgetMs() ?? 0,
+        }
+      : alwaysFence;
+    metrics.leader.set(electing ? 0 : 1);
+    metrics.productionRangesKnown.set(0);
     this.#channel = new Channel(config.channelCapacity);
     this.#registry = new ClusterRegistry({
       config,
       clock,
       logger: opts.logger,
       problems: new ProblemLog(opts.logger),
-      newController: (spec, client, synced) => this.#newController(spec, client, synced),
+      newController: (spec, client, generation, synced) =>
+        this.#newController(spec, client, generation, synced),
+      onAdded: (running) => this.#onAdded(running),
       onSynced: (running, replaced) => this.#onSynced(running, replaced),
       onRemoved: (name) => this.#onRemoved(name),
-      onRangesChanged: () => {
-        for (const running of this.#registry.current()) {
-          if (running.spec.role === "peak") this.#deliverAll(running);
-        }
-      },
     });
+    const production = () => this.#registry.production()?.controller;
     this.#aggregator = new Aggregator({
       source: this.#channel,
-      onServiceChanged: (key) => this.#writeQueue.add(key),
+      production: this.#registry.productionSpec.name,
+      onServiceChanged: (key) => this.#scheduler.add(key),
       onClusterReady: (cluster) => {
         this.#log.info({ cluster }, "cluster's initial state aggregated");
-        this.#maybeStartWriter();
+        // Slices written for it while it was unknown are compared again now.
+        for (const key of production()?.servicesWithOurSlices() ?? []) this.#scheduler.add(key);
+        this.#scheduler.clusterReady();
       },
-      isLive: (cluster) =>
-        this.#registry.get(cluster) !== undefined && !this.#stale?.isWithdrawn(cluster),
+      yielder: this.#yielder,
     });
-    this.#writer = new ServiceWriter({
+    const events = new ServiceEvents({
+      recorder: () => this.#registry.production()?.events,
+      fence: this.#fence,
+      logger: opts.logger.child({ component: "events" }),
+    });
+    const writer = new Writer({
       mode: config.mode,
+      installation: config.namespace,
       aggregator: this.#aggregator,
-      production: () => this.#registry.production()?.controller,
-      events: () => this.#registry.production()?.events,
+      production,
+      events,
+      fence: this.#fence,
       metrics,
       logger: opts.logger.child({ component: "writer" }),
       clock,
+      apiTimeoutMs: config.api.timeoutMs,
     });
-    metrics.trackQueue("input", () => this.#inputQueue.len());
-    metrics.trackQueue("write", () => this.#writeQueue.len());
+    this.#scheduler = new WriteScheduler({
+      writer,
+      aggregator: this.#aggregator,
+      production,
+      clock,
+      logger: opts.logger.child({ component: "writer" }),
+      metrics,
+      yielder: this.#yielder,
+      rateLimiter: () => this.#rateLimiter(),
+      workers: config.workers,
+      resyncMs: config.resyncPeriodMs,
+      syncTimeoutMs: config.syncTimeoutMs,
+      leading: !electing,
+    });
+    this.#health = new PeerHealth({
+      clock,
+      staleTTLMs: config.staleTTLMs,
+      channel: this.#channel,
+      aggregator: this.#aggregator,
+      events,
+      metrics,
+      logger: opts.logger.child({ component: "peer-health" }),
+      controller: (cluster) => this.#registry.get(cluster)?.controller,
+    });
     metrics.trackRefused(() => this.#aggregator.refusedCounts());
   }
 
   /** Ready once the writer runs against a synced production cluster; the reason otherwise. */
   readiness(): { ready: boolean; reason: string } {
-    const production = this.#registry.production();
+    const production = this.#registry.production()?.controller;
     if (!production) return { ready: false, reason: "the production cluster is not running" };
-    if (!production.controller.hasSynced) {
-      return { ready: false, reason: "waiting for the production cluster's first sync" };
+    if (!production.hasSynced) {
+      const cause = production.cause ? ` (${production.cause.kind}: ${production.cause.message})` : "";
+      return {
+        ready: false,
+        reason: `waiting for the production cluster's first list of ${production.notSynced().join(", ")}${cause}; no peak endpoint is admitted until production's own ranges are known`,
+      };
     }
     // A standby is ready: its caches are warm, and it takes over when the leader goes.
-    if (!this.#leading) return { ready: true, reason: "standby: another replica leads" };
-    if (!this.#writerStarted) {
-      const waiting = [...this.#startupClusters].filter((c) => !this.#aggregator.isReady(c));
-      return { ready: false, reason: `waiting for the first sync of ${waiting.join(", ")}` };
+    if (this.#elector && !this.#elector.isLeader) {
+      return { ready: true, reason: "standby: another replica leads" };
+    }
+    if (!this.#scheduler.started) {
+      return {
+        ready: false,
+        reason: `waiting for the first sync of ${this.#scheduler.waitingFor().join(", ")}`,
+      };
     }
     return { ready: true, reason: "ok" };
   }
 
   /** Runs until `signal` aborts, then stops every controller and worker. */
   async run(signal: AbortSignal): Promise<void> {
-    const { config, clock } = this.#opts;
-    this.#signal = signal;
-    this.#stale = this.#newStalePolicy(signal);
+    this.#health.start(signal);
     await this.#registry.start(signal);
-    for (const running of this.#registry.all()) this.#startupClusters.add(running.spec.name);
+    for (const running of this.#registry.all()) this.#scheduler.expect(running.spec.name);
     const electing = this.#campaign(signal);
-    this.#maybeStartWriter();
-    // Clock sleeps resolve early (never reject) when their signal aborts: check why we woke.
-    const syncDeadline = clock.sleep(config.syncTimeoutMs, signal).then(() => {
-      if (signal.aborted) return;
-      this.#syncTimedOut = true;
-      this.#maybeStartWriter();
-    });
-    const inputWorkers = runWorkers(
-      this.#inputQueue,
-      config.workers,
-      (item, s) => this.#handleInput(item, s),
-      { signal, onError: (item, err) => this.#log.error({ item, err }, "input worker failed") },
-    );
     const aggregating = this.#aggregator.run(signal);
-    const writing = this.#writerStart.promise.then(() =>
-      runWorkers(this.#writeQueue, config.workers, (key, s) => this.#writer.reconcile(key, s), {
-        signal,
-        onError: (key, err) => this.#log.error({ service: key, err }, "writer failed"),
-      }),
-    );
+    const writing = this.#scheduler.run(signal);
     const discovering = this.#registry.run(signal);
-    const resyncing = this.#writerResyncLoop(signal);
 
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    this.#inputQueue.shutDown();
-    this.#writeQueue.shutDown();
+    this.#scheduler.shutDown();
     this.#channel.close();
-    this.#writerStart.resolve();
     const running = this.#registry.all();
     for (const c of running) c.stop.abort();
     await Promise.all([
-      inputWorkers,
       aggregating,
       writing,
       discovering,
-      resyncing,
-      syncDeadline,
       electing,
       ...running.map((c) => c.done),
     ]);
   }
 
   /**
-   * With leader election (SPEC B10), the writer starts only once this process leads; a standby
-   * keeps every informer and the aggregator warm meanwhile, so it takes over in one reconcile.
+   * With leader election (SPEC B10), the writer runs only while this process leads; a standby
+   * keeps every informer and the aggregator warm meanwhile, so it takes over in one pass.
    */
   async #campaign(signal: AbortSignal): Promise<void> {
     const { config, clock, metrics } = this.#opts;
     const election = config.leaderElection;
     const production = this.#registry.production();
     if (!election.enabled || !production) return;
-    metrics.leader.set(0);
     // Its own connections: the Lease is released at shutdown, while the informers close theirs.
     const client = production.controller.client.fork();
-    const elector = new LeaderElector({
+    this.#elector = new LeaderElector({
       client,
       namespace: config.namespace,
       leaseName: election.leaseName,
@@ -215,18 +210,17 @@ export class ForwardingController {
       clock,
       logger: this.#log.child({ component: "leader-election" }),
       onStartedLeading: () => {
-        this.#leading = true;
         metrics.leader.set(1);
-        this.#maybeStartWriter();
+        this.#scheduler.setLeading(true);
       },
       onStoppedLeading: () => {
-        this.#leading = false;
         metrics.leader.set(0);
+        this.#scheduler.setLeading(false);
         this.#opts.onLostLeadership?.();
       },
     });
     try {
-      await elector.run(signal);
+      await this.#elector.run(signal);
     } finally {
       client.close();
     }
@@ -234,213 +228,112 @@ export class ForwardingController {
 
   // --- clusters (SPEC M1–M3) ---
 
-  #newController(spec: ClusterSpec, client: KubeClient, synced: () => void): ClusterController {
+  #newController(
+    spec: ClusterSpec,
+    client: KubeClient,
+    generation: number,
+    synced: () => void,
+  ): ClusterController {
     const { config, clock, metrics } = this.#opts;
     const name = spec.name;
-    metrics.setClusterState(name, "syncing");
-    if (spec.role === "peak") metrics.withdrawn.set({ cluster: name }, 0);
+    const peak = spec.role === "peak";
     const controller: ClusterController = new ClusterController({
-      name,
-      role: spec.role,
+      spec,
+      generation,
       client,
       clock,
       logger: this.#log.child({ cluster: name }),
       resyncMs: config.resyncPeriodMs,
-      watchEndpoints: config.mode === "endpoints",
-      enqueue: (cluster, key) => this.#inputQueue.add(`${cluster}${SEP}${key}`),
-      enqueueWrite: (key) => this.#writeQueue.add(key),
-      onSynced: synced,
-      onState: (cluster, state) => {
-        if (this.#registry.get(cluster)?.controller !== controller) return;
-        metrics.setClusterState(cluster, state);
-        this.#log.info({ cluster, state }, "cluster state changed");
-        if (spec.role === "peak") this.#peakState(cluster, state);
+      installation: config.namespace,
+      mode: config.mode,
+      workers: config.workers,
+      rateLimiter: () => this.#rateLimiter(),
+      channel: this.#channel,
+      yielder: this.#yielder,
+      probe: {
+        intervalMs: config.api.probeIntervalMs,
+        timeoutMs: Math.min(config.api.timeoutMs, config.api.probeIntervalMs),
+        failureThreshold: PROBE_FAILURES,
       },
+      ...(peak
+        ? { denied: () => this.#denied }
+        : {
+            onWritten: (key: ServiceKey) => this.#scheduler.add(key),
+            onRangesChanged: () => this.#rangesChanged(),
+          }),
+      onSynced: synced,
+      onState: (state, cause) => {
+        if (this.#registry.get(name)?.controller !== controller) return;
+        metrics.setClusterState(name, state);
+        this.#log.info(
+          { cluster: name, state, ...(cause ? { reason: cause.message } : {}) },
+          "cluster state changed",
+        );
+        if (peak) this.#health.observe(name, state);
+      },
+      onRelisted: () => {
+        if (this.#registry.get(name)?.controller === controller) this.#health.relisted(name);
+      },
+      onReported: (ms) => metrics.itemDuration.observe({ stage: "report" }, ms / 1000),
     });
     return controller;
   }
 
-  /** A controller listed everything: deliver its whole state (and the one it replaced). */
+  #onAdded(running: RunningCluster): void {
+    const name = running.spec.name;
+    this.#opts.metrics.setClusterState(name, "syncing");
+    if (running.spec.role === "peak") {
+      this.#opts.metrics.withdrawn.set({ cluster: name }, 0);
+      this.#health.observe(name, "syncing");
+    }
+    this.#channel.send({ kind: "cluster-added", cluster: name }).catch(() => {});
+  }
+
+  /** A controller listed everything (its reports follow by themselves). */
   #onSynced(running: RunningCluster, replaced: RunningCluster | undefined): void {
     const name = running.spec.name;
     this.#opts.metrics.setClusterState(name, running.controller.state);
-    if (replaced) {
-      this.#deliverAll(replaced, name);
-      this.#deliverAll(running);
-      if (running.spec.role === "production") this.#enqueueAllWrites();
-      return;
-    }
-    const keys = running.controller.serviceKeys();
-    if (this.#initialSync.begin(name, keys)) this.#markReady(name);
-    this.#deliverAll(running);
-    if (running.spec.role === "production" && this.#writerStarted) this.#enqueueAllWrites();
-  }
-
-  /** Enqueues every Service `running` knows, as cluster `as` (default: its own name). */
-  #deliverAll(running: RunningCluster, as = running.spec.name): void {
-    for (const key of running.controller.serviceKeys()) this.#inputQueue.add(`${as}${SEP}${key}`);
+    if (running.spec.role === "peak") this.#health.observe(name, running.controller.state);
+    if (replaced && running.spec.role === "production") this.#rangesChanged();
   }
 
   /** A peak is no longer declared: withdraw everything it contributed, at once. */
   async #onRemoved(name: string): Promise<void> {
-    this.#stale?.forget(name);
-    this.#servedByWithdrawn.delete(name);
-    this.#initialSync.forget(name);
-    this.#startupClusters.delete(name);
+    this.#health.forget(name);
     this.#opts.metrics.forgetCluster(name);
-    await this.#channel
-      .send({ kind: "cluster-removed", cluster: name }, this.#signal)
-      .catch(() => {});
-    this.#maybeStartWriter();
+    await this.#channel.send({ kind: "cluster-removed", cluster: name }).catch(() => {});
+    this.#scheduler.forget(name);
   }
 
-  // --- stale peers (SPEC B3) ---
-
-  #peakState(cluster: string, state: ReflectorState): void {
-    const stale = this.#stale;
-    if (!stale) return;
-    const failing = state === "unreachable" || state === "refused";
-    if (failing && !stale.isStale(cluster) && !stale.isWithdrawn(cluster)) {
-      const ttl = this.#opts.config.staleTTLMs;
-      this.#log.warn(
-        { cluster, state, staleTTLMs: ttl },
-        "peak cluster failing; keeping its last-known endpoints for staleTTL",
-      );
-      const why = state === "refused" ? "refuses kubeburst's credentials" : "is unreachable";
-      this.#announce(
-        this.#writer.servicesServedBy(cluster),
-        "Warning",
-        "PeakStale",
-        `peak cluster ${cluster} ${why}; its last-known endpoints are kept for staleTTL (${ttl} ms)`,
-      );
-    }
-    stale.observe(cluster, state);
-  }
-
-  #newStalePolicy(signal: AbortSignal): StalePolicy {
-    const { clock, config, metrics } = this.#opts;
-    return new StalePolicy(
-      clock,
-      config.staleTTLMs,
-      {
-        withdraw: (cluster) => {
-          metrics.withdrawn.set({ cluster }, 1);
-          this.#log.warn(
-            { cluster, staleTTLMs: config.staleTTLMs },
-            "peak cluster failed for staleTTL; withdrawing its endpoints",
-          );
-          // Remembered now, while the aggregator still knows which Services the peak served.
-          const served = this.#writer.servicesServedBy(cluster);
-          this.#servedByWithdrawn.set(cluster, served);
-          this.#announce(
-            served,
-            "Warning",
-            "PeakWithdrawn",
-            `peak cluster ${cluster} failed for longer than staleTTL (${config.staleTTLMs} ms); its endpoints are withdrawn until it syncs again`,
-          );
-          this.#channel.send({ kind: "cluster-removed", cluster }, signal).catch(() => {});
-        },
-        restore: (cluster) => {
-          metrics.withdrawn.set({ cluster }, 0);
-          this.#log.info({ cluster }, "peak cluster synced again; restoring its endpoints");
-          this.#announce(
-            this.#servedByWithdrawn.get(cluster) ?? [],
-            "Normal",
-            "PeakRestored",
-            `peak cluster ${cluster} synced again; its endpoints are restored`,
-          );
-          this.#servedByWithdrawn.delete(cluster);
-          const running = this.#registry.get(cluster);
-          if (running) this.#deliverAll(running);
-        },
-      },
-      signal,
+  /**
+   * Production's own ranges changed (or became known): a new deny list, and every peak reports
+   * again through it. Unknown stays unknown: a failed read keeps the last list (SPEC B15).
+   */
+  #rangesChanged(): void {
+    const production = this.#registry.production()?.controller;
+    const discovered = production?.discoveredRanges();
+    if (!production || discovered === undefined) return;
+    const ranges = productionDenyList(this.#registry.productionSpec, production.client.server, discovered);
+    const before = this.#denied?.ranges;
+    if (before && before.length === ranges.length && before.every((r, i) => r === ranges[i])) return;
+    this.#denied = { version: (this.#denied?.version ?? 0) + 1, ranges };
+    this.#opts.metrics.productionRangesKnown.set(1);
+    this.#log.info(
+      { denied: ranges.length, discovered: discovered.length },
+      "production's own ranges read; peaks are checked against them",
     );
-  }
-
-  #announce(
-    services: readonly ProductionService[],
-    type: "Normal" | "Warning",
-    reason: string,
-    message: string,
-  ): void {
-    if (!this.#leading) return; // Events are writes: only the leader makes them
-    this.#writer.announce(services, type, reason, message, this.#signal).catch(() => {});
-  }
-
-  // --- workers (SPEC M4, M5) ---
-
-  async #handleInput(item: string, signal: AbortSignal): Promise<"ok"> {
-    const at = item.indexOf(SEP);
-    const cluster = item.slice(0, at);
-    const key = item.slice(at + 1);
-    const running = this.#registry.get(cluster);
-    if (!running) return "ok"; // removed meanwhile
-    const ctl = running.controller;
-    const policy = peakPolicy(
-      running.spec,
-      this.#registry.productionSpec,
-      this.#registry.production()?.controller.client.server,
-      this.#registry.ranges,
-    );
-    const now = this.#opts.clock.now();
-    const info = serviceInfoOf(
-      cluster,
-      ctl.role,
-      key,
-      ctl.services.get(key),
-      ctl.slicesOf(key),
-      now,
-      policy,
-    );
-    await this.#channel.send(info, signal);
-    if (this.#initialSync.delivered(cluster, key)) this.#markReady(cluster);
-    return "ok";
-  }
-
-  #markReady(cluster: string): void {
-    // Behind every snapshot already on the channel: the aggregator sees it after them.
-    this.#channel.send({ kind: "cluster-ready", cluster }).catch(() => {});
-  }
-
-  // --- the writer (SPEC M7, M8) ---
-
-  #maybeStartWriter(): void {
-    if (this.#writerStarted || !this.#leading || this.#startupClusters.size === 0) return;
-    const synced = [...this.#startupClusters].every((c) => this.#aggregator.isReady(c));
-    if (synced || this.#syncTimedOut) this.#startWriter();
-  }
-
-  #startWriter(): void {
-    if (this.#writerStarted) return;
-    this.#writerStarted = true;
-    const waiting = [...this.#startupClusters].filter((c) => !this.#aggregator.isReady(c));
-    if (waiting.length > 0) {
-      this.#log.warn(
-        { waiting },
-        "writing without the first sync of some clusters (syncTimeout passed)",
-      );
-    } else {
-      this.#log.info("every cluster synced; starting the writer");
-    }
-    this.#enqueueAllWrites();
-    this.#writerStart.resolve();
-  }
-
-  /** Every Service we know of or wrote for: level-triggered cleanup and repair. */
-  #enqueueAllWrites(): void {
-    for (const key of this.#aggregator.keys()) this.#writeQueue.add(key);
-    for (const key of this.#registry.production()?.controller.servicesWithOurSlices() ?? []) {
-      this.#writeQueue.add(key);
+    for (const running of this.#registry.current()) {
+      if (running.spec.role === "peak") running.controller.deliverAll();
     }
   }
 
-  async #writerResyncLoop(signal: AbortSignal): Promise<void> {
+  #rateLimiter() {
     const { clock, config } = this.#opts;
-    if (config.resyncPeriodMs <= 0) return;
-    while (!signal.aborted) {
-      await clock.sleep(config.resyncPeriodMs, signal);
-      if (!signal.aborted && this.#writerStarted) this.#enqueueAllWrites();
-    }
+    return createRateLimiter<ServiceKey>(clock, {
+      baseDelayMs: config.queue.baseDelayMs,
+      maxDelayMs: config.queue.maxDelayMs,
+      qps: config.queue.qps,
+      burst: config.queue.burst,
+    });
   }
 }

@@ -51,13 +51,29 @@ test("StalePolicy", async (t) => {
       want: [],
     },
     {
-      name: "syncing and stopped neither start nor stop the TTL",
+      name: "syncing and stopped do not stop the TTL",
       steps: [
         [0, "unreachable"],
         [5_000, "syncing"],
+        [6_000, "stopped"],
       ],
       until: 20_000,
       want: ["withdraw@10000"],
+    },
+    {
+      name: "a peak that never syncs after a start is withdrawn after the TTL from start",
+      steps: [[0, "syncing"]],
+      until: 20_000,
+      want: ["withdraw@10000"],
+    },
+    {
+      name: "a peak that syncs within the TTL of start keeps everything",
+      steps: [
+        [0, "syncing"],
+        [3_000, "synced"],
+      ],
+      until: 20_000,
+      want: [],
     },
     {
       name: "a removed cluster is forgotten",

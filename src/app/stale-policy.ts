@@ -10,7 +10,7 @@ export interface StalePolicyActions {
 
 /**
  * The stale-state policy (SPEC B3): a peak whose API fails (unreachable, or credentials refused)
- * keeps its last-known endpoints for `ttlMs`; only a failure that lasts that long withdraws them,
+ * or that has not synced since start keeps its last-known endpoints for `ttlMs`; only a failure that lasts that long withdraws them,
  * and the next sync restores them. A peer that flaps faster than the TTL causes no writes at all;
  * one that fails for longer costs one withdrawal and one restore per outage.
  */
@@ -40,9 +40,13 @@ export class StalePolicy {
     return this.#timers.has(cluster);
   }
 
-  /** Tells the policy a peak's new state. */
+  /**
+   * Tells the policy a peak's new state. `syncing` (a peak not synced since kubeburst started)
+   * counts as failing: what was written for it before a restart is its last-known state, kept for
+   * the TTL from start (SPEC B3).
+   */
   observe(cluster: string, state: ReflectorState): void {
-    if (state === "unreachable" || state === "refused") {
+    if (state === "unreachable" || state === "refused" || state === "syncing") {
       if (this.#timers.has(cluster) || this.#withdrawn.has(cluster)) return;
       const timer = new AbortController();
       this.#timers.set(cluster, timer);

@@ -257,7 +257,12 @@ export const configFileSchema = z.strictObject({
   syncTimeout: durationSchema(1000).default(120_000),
   channelCapacity: z.int().min(1).max(1_000_000).default(1024),
   queue: queueSchema,
-  api: z.strictObject({ timeout: durationSchema(1).default(30_000) }).prefault({}),
+  api: z
+    .strictObject({
+      timeout: durationSchema(1).default(30_000),
+      probeInterval: durationSchema(500).default(5_000),
+    })
+    .prefault({}),
   metrics: z
     .strictObject({
       address: z

@@ -489,7 +489,7 @@ function expectedConfig(valid: ValidConfig): Config {
       baseDelayMs: top.queue?.baseDelay?.ms ?? 5,
       maxDelayMs: top.queue?.maxDelay?.ms ?? 1_000_000,
     },
-    api: { timeoutMs: top.apiTimeout?.ms ?? 30_000 },
+    api: { timeoutMs: top.apiTimeout?.ms ?? 30_000, probeIntervalMs: 5_000 },
     metrics: top.metrics?.address ?? { enabled: true, host: "127.0.0.1", port: 9090 },
     leaderElection: {
       enabled: false,

@@ -51,7 +51,7 @@ test("a minimal config gets every default", () => {
     syncTimeoutMs: 120_000,
     channelCapacity: 1024,
     queue: { qps: 10, burst: 100, baseDelayMs: 5, maxDelayMs: 1_000_000 },
-    api: { timeoutMs: 30_000 },
+    api: { timeoutMs: 30_000, probeIntervalMs: 5_000 },
     metrics: { enabled: true, host: "127.0.0.1", port: 9090 },
     leaderElection: {
       enabled: false,

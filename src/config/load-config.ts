@@ -38,8 +38,12 @@ export interface Config {
   channelCapacity: number;
   /** Work queue rate limiting; defaults 10 qps, burst 100, 5 ms to 1 000 000 ms back-off. */
   queue: { qps: number; burst: number; baseDelayMs: number; maxDelayMs: number };
-  /** Per-request deadline for API calls; default 30 000 (30 s). */
-  api: { timeoutMs: number };
+  /**
+   * Per-request deadline for API calls; default 30 000 (30 s). Every cluster's API server is
+   * probed every `probeIntervalMs` (default 5 000); two probes in a row without an answer make it
+   * unreachable, so a frozen API server is found out within about three intervals.
+   */
+  api: { timeoutMs: number; probeIntervalMs: number };
   /** Address of /metrics, /healthz and /readyz; default 127.0.0.1:9090. */
   metrics: ListenAddress;
   /**
@@ -187,7 +191,7 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
         baseDelayMs: file.queue.baseDelay,
         maxDelayMs: file.queue.maxDelay,
       },
-      api: { timeoutMs: file.api.timeout },
+      api: { timeoutMs: file.api.timeout, probeIntervalMs: file.api.probeInterval },
       metrics: file.metrics.address,
       leaderElection: {
         enabled: file.leaderElection.enabled,

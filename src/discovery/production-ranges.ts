@@ -1,58 +1,32 @@
+import type { V1EndpointSlice } from "@kubernetes/client-node";
 import { parseCidr } from "../config/cidr.ts";
 import { parseIpAddress } from "../domain/ip-address.ts";
-import { KubeApiError } from "../kube/kube-api-error.ts";
-import type { KubeClient } from "../kube/kube-client.ts";
+import type { CachedNode, CachedServiceCidr } from "../kube/cache-shapes.ts";
 
-/** What the production cluster says about its own addresses (SPEC B1: always denied). */
-export interface DiscoveredRanges {
-  /** Node addresses (as /32 or /128) and node pod CIDRs. */
-  nodes: string[];
-  /** The cluster's ServiceCIDRs. */
-  services: string[];
-  /** What could not be read (e.g. RBAC does not allow it); the rest is still used. */
-  problems: string[];
+// What the production cluster says about its own addresses (SPEC B1: always denied to peaks).
+// Read from production's caches of Nodes, ServiceCIDRs and the `default/kubernetes` Service's
+// slices, so they stay current and a failed read keeps the last known ranges (SPEC B15).
+
+/** A node's addresses (as /32 or /128) and its pod CIDRs, canonical. */
+export function nodeRanges(node: CachedNode): string[] {
+  const podCidrs = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []);
+  return [
+    ...(node.status?.addresses ?? []).flatMap((a) => hostRange(a.address)),
+    ...podCidrs.flatMap(canonicalCidr),
+  ];
 }
 
-interface NodeList {
-  items: { spec?: { podCIDRs?: string[] }; status?: { addresses?: { address: string }[] } }[];
-}
-interface ServiceCidrList {
-  items: { spec?: { cidrs?: string[] } }[];
+/** A ServiceCIDR's ranges, canonical. */
+export function serviceCidrRanges(obj: CachedServiceCidr): string[] {
+  return (obj.spec?.cidrs ?? []).flatMap(canonicalCidr);
 }
 
 /**
- * Reads the production cluster's node addresses, node pod CIDRs and ServiceCIDRs, so that a peak
- * can never advertise them even when the config does not list them. Canonical, sorted, unique.
+ * The API server's own addresses, from a slice of the `default/kubernetes` Service: behind a
+ * load balancer or a DNS name they differ from the address in kubeburst's kubeconfig.
  */
-export async function readProductionRanges(
-  client: KubeClient,
-  signal: AbortSignal,
-): Promise<DiscoveredRanges> {
-  const problems: string[] = [];
-  const read = async <T>(path: string, what: string): Promise<T | undefined> => {
-    try {
-      return await client.request<T>({ method: "GET", path, signal });
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const kind = err instanceof KubeApiError ? err.kind : "error";
-      problems.push(
-        `cannot list ${what} of the production cluster (${kind}); only the configured ranges are denied`,
-      );
-      return undefined;
-    }
-  };
-  const [nodes, cidrs] = await Promise.all([
-    read<NodeList>("/api/v1/nodes", "nodes"),
-    read<ServiceCidrList>("/apis/networking.k8s.io/v1/servicecidrs", "ServiceCIDRs"),
-  ]);
-  const nodeRanges = (nodes?.items ?? []).flatMap((n) => [
-    ...(n.status?.addresses ?? []).flatMap((a) => hostRange(a.address)),
-    ...(n.spec?.podCIDRs ?? []).flatMap(canonicalCidr),
-  ]);
-  const serviceRanges = (cidrs?.items ?? []).flatMap((c) =>
-    (c.spec?.cidrs ?? []).flatMap(canonicalCidr),
-  );
-  return { nodes: unique(nodeRanges), services: unique(serviceRanges), problems };
+export function apiServerRanges(slice: V1EndpointSlice): string[] {
+  return (slice.endpoints ?? []).flatMap((e) => e.addresses.flatMap(hostRange));
 }
 
 function hostRange(address: string): string[] {
@@ -66,6 +40,35 @@ function canonicalCidr(text: string): string[] {
   return parsed.ok ? [parsed.cidr.canonical] : [];
 }
 
-function unique(values: string[]): string[] {
-  return [...new Set(values)].sort();
+/**
+ * Ranges per object, and their union. Setting an object's ranges says whether the union may
+ * have changed, so a node's status update that moves no address costs no recompute.
+ */
+export class RangeIndex {
+  readonly #byObject = new Map<string, string[]>();
+  #union: string[] | undefined = [];
+
+  /** Sets the ranges of object `key`; true when they differ from before. */
+  set(key: string, ranges: readonly string[]): boolean {
+    const before = this.#byObject.get(key);
+    if (before && before.length === ranges.length && before.every((r, i) => r === ranges[i])) {
+      return false;
+    }
+    if (ranges.length === 0 && before === undefined) return false;
+    if (ranges.length === 0) this.#byObject.delete(key);
+    else this.#byObject.set(key, [...ranges]);
+    this.#union = undefined;
+    return true;
+  }
+
+  /** Removes object `key`; true when it had ranges. */
+  delete(key: string): boolean {
+    return this.set(key, []);
+  }
+
+  /** Every range, sorted, once. */
+  union(): readonly string[] {
+    this.#union ??= [...new Set([...this.#byObject.values()].flat())].sort();
+    return this.#union;
+  }
 }

@@ -32,6 +32,16 @@ test("parseAddedAddressesRecord", async (t) => {
     { name: "no hash", value: '{"addresses":[]}', want: undefined },
     { name: "addresses not strings", value: '{"addresses":[1],"hash":"h"}', want: undefined },
     { name: "hash not string", value: '{"addresses":[],"hash":1}', want: undefined },
+    {
+      name: "by cluster, sorted; entries that are not lists of strings dropped",
+      value: '{"addresses":["b","a"],"clusters":{"p":["b","a","a"],"q":[1],"r":"x"},"hash":"h"}',
+      want: { addresses: ["a", "b"], clusters: { p: ["a", "b"] }, hash: "h" },
+    },
+    {
+      name: "clusters that are not a mapping are ignored",
+      value: '{"addresses":[],"clusters":["p"],"hash":"h"}',
+      want: { addresses: [], hash: "h" },
+    },
   ];
   for (const { name, value, want } of cases) {
     await t.test(name, () => assert.deepEqual(parseAddedAddressesRecord(value), want));
@@ -45,6 +55,24 @@ test("format and parse round-trip, with stable text", () => {
   assert.deepEqual(parseAddedAddressesRecord(text), {
     addresses: ["10.0.0.1", "10.0.0.2"],
     hash: "0badf00d",
+  });
+});
+
+test("a record by cluster round-trips; empty clusters are left out", () => {
+  const record = {
+    addresses: ["10.0.0.2", "10.0.0.1"],
+    clusters: { b: ["10.0.0.2"], a: ["10.0.0.1"], c: [] },
+    hash: "h",
+  };
+  const text = formatAddedAddressesRecord(record);
+  assert.equal(
+    text,
+    '{"addresses":["10.0.0.1","10.0.0.2"],"clusters":{"a":["10.0.0.1"],"b":["10.0.0.2"]},"hash":"h"}',
+  );
+  assert.deepEqual(parseAddedAddressesRecord(text), {
+    addresses: ["10.0.0.1", "10.0.0.2"],
+    clusters: { a: ["10.0.0.1"], b: ["10.0.0.2"] },
+    hash: "h",
   });
 });
 

@@ -42,11 +42,12 @@ test("importContributions", async (t) => {
       groups: [{ cluster: "public", addressType: "IPv4", addresses: ["10.1.0.1"] }],
     },
     {
-      name: "IPv4 Service, dual-stack peak: IPv6 skipped quietly",
+      name: "IPv4 Service, dual-stack peak: IPv6 left out and reported",
       contributions: [
         { cluster: "public", groups: [group("IPv4", ["10.1.0.1"]), group("IPv6", ["fd00::1"])] },
       ],
       groups: [{ cluster: "public", addressType: "IPv4", addresses: ["10.1.0.1"] }],
+      conflicts: ["family-mismatch"],
     },
     {
       name: "IPv4 Service, IPv6-only peak: reported",

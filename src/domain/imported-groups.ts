@@ -119,11 +119,13 @@ function importCluster(
       });
     }
   }
-  if (!inFamily && otherFamilies.size > 0) {
+  // Reported even when other endpoints are imported: a dual-stack peak's other family is left out
+  // on purpose, but its owner should hear about it (SPEC B7).
+  if (otherFamilies.size > 0) {
     conflicts.push({
       cluster,
       kind: "family-mismatch",
-      reason: `peak cluster ${JSON.stringify(cluster)} has only ${[...otherFamilies].sort(compareText).join(" and ")} endpoints; the production Service's families are ${service.ipFamilies.join(" and ") || "none"}`,
+      reason: `peak cluster ${JSON.stringify(cluster)} has ${inFamily ? "" : "only "}${[...otherFamilies].sort(compareText).join(" and ")} endpoints${inFamily ? " besides those imported" : ""}; the production Service's families are ${service.ipFamilies.join(" and ") || "none"}, so they are left out`,
     });
   }
   if (invalid.length > 0) {

@@ -18,6 +18,18 @@ export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 export const TRIGGER_TIME_ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time";
 /** Literal mode: our record, on the Endpoints object, of the addresses kubeburst added. */
 export const ADDED_ADDRESSES_ANNOTATION = "kubeburst.io/added-addresses";
+/**
+ * The installation (the namespace kubeburst runs in) that wrote a slice, or added addresses to an
+ * Endpoints object in literal mode. Two installations never touch each other's objects.
+ */
+export const INSTALLATION_LABEL = "kubeburst.io/installation";
+/**
+ * The installation of a kubeburst in the default namespace. Objects from before installations
+ * existed carry no installation label and belong to it.
+ */
+export const DEFAULT_INSTALLATION = "kubeburst";
+/** On each slice we write: the name of the peak slice it mirrors (for people reading it). */
+export const SOURCE_SLICE_ANNOTATION = "kubeburst.io/source-slice";
 
 /**
  * Label selector for informers that must never see our own slices (SPEC M8). Same rule as
@@ -124,9 +136,23 @@ export function pairs(
 }
 
 /**
- * True when an object carries our managed-by label: kubeburst wrote it, so it is never input
- * and only kubeburst may change or delete it. The one place this rule lives.
+ * True when an object carries our managed-by label: some kubeburst installation wrote it, so it
+ * is never input. The one place this rule lives.
  */
 export function isOurs(labels: Readonly<Record<string, string>> | undefined): boolean {
   return labels?.[MANAGED_BY_LABEL] === MANAGED_BY_KUBEBURST;
+}
+
+/**
+ * True when installation `installation` wrote the object: ours ({@link isOurs}) and labelled
+ * with that installation, or unlabelled and `installation` is {@link DEFAULT_INSTALLATION}. Only
+ * its own installation may change or delete an object.
+ */
+export function isWrittenBy(
+  labels: Readonly<Record<string, string>> | undefined,
+  installation: string,
+): boolean {
+  if (!isOurs(labels)) return false;
+  const label = labels?.[INSTALLATION_LABEL];
+  return label === undefined ? installation === DEFAULT_INSTALLATION : label === installation;
 }

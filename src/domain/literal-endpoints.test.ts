@@ -14,6 +14,7 @@ import {
 } from "./literal-endpoints.ts";
 import type { ProductionService } from "./production-service.ts";
 
+const OPTS = { recordKey: ADDED_ADDRESSES_ANNOTATION };
 const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
 const NOT_READY: EndpointConditions = { ready: false, serving: false, terminating: false };
 const DRAINING: EndpointConditions = { ready: false, serving: true, terminating: true };
@@ -75,6 +76,7 @@ test("desiredEndpoints", async (t) => {
     { subsets: [userSubset(["192.0.2.1"])], annotations: {} },
     service,
     [peak([["10.1.0.1", READY]])],
+    OPTS,
   );
   const steady = written(base);
   const cases: {
@@ -271,13 +273,13 @@ test("desiredEndpoints", async (t) => {
   ];
   for (const c of cases) {
     await t.test(c.name, () => {
-      const got = desiredEndpoints(c.current, service, c.peaks);
+      const got = desiredEndpoints(c.current, service, c.peaks, OPTS);
       assert.deepEqual(ips(got.subsets), { ready: c.ready, notReady: c.notReady ?? [] });
       assert.deepEqual(recorded(got), c.record);
       assert.equal(got.record, c.state);
       assert.equal(got.changed, c.changed);
       // Writing the result and recomputing must be a no-op.
-      const again = desiredEndpoints(written(got), service, c.peaks);
+      const again = desiredEndpoints(written(got), service, c.peaks, OPTS);
       assert.equal(again.changed, false, "converges after one write");
       assert.deepEqual(ips(again.subsets), ips(got.subsets));
     });
@@ -285,9 +287,12 @@ test("desiredEndpoints", async (t) => {
 });
 
 test("peak subsets use the peak's numbers under the production names", () => {
-  const got = desiredEndpoints({ subsets: [], annotations: {} }, service, [
-    peak([["10.1.0.1", READY]]),
-  ]);
+  const got = desiredEndpoints(
+    { subsets: [], annotations: {} },
+    service,
+    [peak([["10.1.0.1", READY]])],
+    OPTS,
+  );
   assert.deepEqual(got.subsets, [
     {
       addresses: [{ ip: "10.1.0.1" }],
@@ -299,34 +304,44 @@ test("peak subsets use the peak's numbers under the production names", () => {
 
 test("an unnamed port stays unnamed", () => {
   const unnamed = { ...service, ports: [{ name: "", port: 5432, protocol: "TCP" as const }] };
-  const got = desiredEndpoints({ subsets: [], annotations: {} }, unnamed, [
-    {
-      cluster: "public",
-      groups: [
-        {
-          addressType: "IPv4",
-          ports: [{ name: "", port: 15432, protocol: "TCP" }],
-          endpoints: [{ address: "10.1.0.1", conditions: READY }],
-        },
-      ],
-    },
-  ]);
+  const got = desiredEndpoints(
+    { subsets: [], annotations: {} },
+    unnamed,
+    [
+      {
+        cluster: "public",
+        groups: [
+          {
+            addressType: "IPv4",
+            ports: [{ name: "", port: 15432, protocol: "TCP" }],
+            endpoints: [{ address: "10.1.0.1", conditions: READY }],
+          },
+        ],
+      },
+    ],
+    OPTS,
+  );
   assert.deepEqual(got.subsets[0]?.ports, [{ port: 15432, protocol: "TCP" }]);
 });
 
 test("port conflicts are reported, not thrown", () => {
-  const got = desiredEndpoints({ subsets: [], annotations: {} }, service, [
-    {
-      cluster: "public",
-      groups: [
-        {
-          addressType: "IPv4",
-          ports: [{ name: "sql", port: 15432, protocol: "UDP" }],
-          endpoints: [{ address: "10.1.0.1", conditions: READY }],
-        },
-      ],
-    },
-  ]);
+  const got = desiredEndpoints(
+    { subsets: [], annotations: {} },
+    service,
+    [
+      {
+        cluster: "public",
+        groups: [
+          {
+            addressType: "IPv4",
+            ports: [{ name: "sql", port: 15432, protocol: "UDP" }],
+            endpoints: [{ address: "10.1.0.1", conditions: READY }],
+          },
+        ],
+      },
+    ],
+    OPTS,
+  );
   assert.deepEqual(got.subsets, []);
   assert.deepEqual(got.conflicts.map((c) => c.kind).sort(), [
     "no-matching-ports",
@@ -346,7 +361,7 @@ test("other annotations and extra address fields are kept; input is not mutated"
     annotations: { owner: "team-db" },
   };
   const copy = structuredClone(current);
-  const got = desiredEndpoints(current, service, [peak([["10.1.0.1", READY]])]);
+  const got = desiredEndpoints(current, service, [peak([["10.1.0.1", READY]])], OPTS);
   assert.deepEqual(current, copy);
   assert.equal(got.annotations.owner, "team-db");
   assert.deepEqual(got.subsets[0]?.addresses, [{ ip: "192.0.2.1", hostname: "db-0" }]);
@@ -358,11 +373,12 @@ test("overCapacity beyond what the mirroring controller copies", () => {
     (_, i) => [`10.1.${i >> 8}.${i & 255}`, READY],
   );
   assert.equal(
-    desiredEndpoints({ subsets: [], annotations: {} }, service, [peak(many)]).overCapacity,
+    desiredEndpoints({ subsets: [], annotations: {} }, service, [peak(many)], OPTS).overCapacity,
     true,
   );
   assert.equal(
-    desiredEndpoints({ subsets: [], annotations: {} }, service, [peak(many.slice(1))]).overCapacity,
+    desiredEndpoints({ subsets: [], annotations: {} }, service, [peak(many.slice(1))], OPTS)
+      .overCapacity,
     false,
   );
 });
@@ -394,4 +410,84 @@ test("literalModeRefusal", async (t) => {
       }
     });
   }
+});
+
+test("the record says which cluster each added address came from", () => {
+  const got = desiredEndpoints(
+    { subsets: [userSubset(["192.0.2.1"])], annotations: {} },
+    service,
+    [peak([["10.1.0.1", READY]], "public-a"), peak([["10.2.0.1", READY]], "public-b")],
+    OPTS,
+  );
+  const record = parseAddedAddressesRecord(got.annotations[ADDED_ADDRESSES_ANNOTATION]!);
+  assert.deepEqual(record?.clusters, { "public-a": ["10.1.0.1"], "public-b": ["10.2.0.1"] });
+});
+
+test("a peak not known since a restart keeps its addresses where they are, still ours", () => {
+  const before = written(
+    desiredEndpoints(
+      { subsets: [userSubset(["192.0.2.1"])], annotations: {} },
+      service,
+      [peak([["10.1.0.1", READY]], "public-a"), peak([["10.2.0.1", READY]], "public-b")],
+      OPTS,
+    ),
+  );
+  // After a restart only public-a has synced; public-b's address must stay.
+  const got = desiredEndpoints(before, service, [peak([["10.1.0.1", READY]], "public-a")], {
+    ...OPTS,
+    keepClusters: ["public-b"],
+  });
+  assert.deepEqual(ips(got.subsets).ready, ["10.1.0.1", "10.2.0.1", "192.0.2.1"]);
+  assert.deepEqual(recorded(got), ["10.1.0.1", "10.2.0.1"]);
+  // Once public-b is known and contributes nothing, its address goes; the user's stays.
+  const later = desiredEndpoints(
+    written(got),
+    service,
+    [peak([["10.1.0.1", READY]], "public-a")],
+    OPTS,
+  );
+  assert.deepEqual(ips(later.subsets).ready, ["10.1.0.1", "192.0.2.1"]);
+});
+
+test("a Service that stops taking part loses every address we added, and only those", () => {
+  const before = written(
+    desiredEndpoints(
+      { subsets: [userSubset(["192.0.2.1"], ["192.0.2.2"])], annotations: { team: "a" } },
+      service,
+      [
+        peak([
+          ["10.1.0.1", READY],
+          ["10.1.0.2", NOT_READY],
+        ]),
+      ],
+      OPTS,
+    ),
+  );
+  const got = desiredEndpoints(before, undefined, [], OPTS);
+  assert.equal(got.changed, true);
+  assert.deepEqual(ips(got.subsets), { ready: ["192.0.2.1"], notReady: ["192.0.2.2"] });
+  assert.deepEqual(
+    got.annotations,
+    { team: "a" },
+    "our record is gone, the user's annotation stays",
+  );
+  assert.equal(desiredEndpoints(written(got), undefined, [], OPTS).changed, false);
+});
+
+test("each installation reads and writes only its own record", () => {
+  const mine = { recordKey: "team-b.kubeburst.io/added-addresses" };
+  const theirs = written(
+    desiredEndpoints(
+      { subsets: [userSubset(["192.0.2.1"])], annotations: {} },
+      service,
+      [peak([["10.1.0.1", READY]])],
+      OPTS,
+    ),
+  );
+  const got = desiredEndpoints(theirs, service, [peak([["10.3.0.1", READY]], "public-c")], mine);
+  assert.deepEqual(ips(got.subsets).ready, ["10.1.0.1", "10.3.0.1", "192.0.2.1"]);
+  assert.ok(got.annotations[ADDED_ADDRESSES_ANNOTATION], "the other installation's record is kept");
+  assert.deepEqual(parseAddedAddressesRecord(got.annotations[mine.recordKey]!)?.addresses, [
+    "10.3.0.1",
+  ]);
 });

@@ -15,7 +15,7 @@ import {
   subsetsContentKey,
 } from "./endpoints-subsets.ts";
 import { type ImportConflict, importContributions } from "./imported-groups.ts";
-import { ADDED_ADDRESSES_ANNOTATION } from "./labels.ts";
+import { ADDED_ADDRESSES_ANNOTATION, DEFAULT_INSTALLATION } from "./labels.ts";
 import { mergeEndpoints } from "./merge-endpoints.ts";
 import type { ProductionService } from "./production-service.ts";
 import { serviceKey } from "./service-key.ts";
@@ -48,11 +48,14 @@ export interface DesiredEndpoints extends LiteralEndpoints {
   overCapacity: boolean;
 }
 
-function readRecord(current: LiteralEndpoints): {
+function readRecord(
+  current: LiteralEndpoints,
+  recordKey: string,
+): {
   state: RecordState;
   record?: AddedAddressesRecord;
 } {
-  const value = current.annotations[ADDED_ADDRESSES_ANNOTATION];
+  const value = current.annotations[recordKey];
   if (value === undefined) return { state: "absent" };
   const record = parseAddedAddressesRecord(value);
   if (record === undefined) return { state: "unreadable" };
@@ -76,13 +79,23 @@ function usersSubsets(
 }
 
 function peakSubsets(
-  service: ProductionService,
+  service: ProductionService | undefined,
   peaks: readonly Contribution[],
   usersIps: ReadonlySet<string>,
-): { subsets: EndpointsSubset[]; conflicts: ImportConflict[] } {
-  const { groups, conflicts } = importContributions(service, peaks);
+): {
+  subsets: EndpointsSubset[];
+  conflicts: ImportConflict[];
+  clusterOf: Map<string, string>;
+} {
+  const { groups, conflicts } =
+    service === undefined ? { groups: [], conflicts: [] } : importContributions(service, peaks);
   const byPorts = new Map<string, { ports: EndpointsPort[]; endpoints: Endpoint[] }>();
+  // The first cluster (by name) an address came from: what the record attributes it to.
+  const clusterOf = new Map<string, string>();
   for (const group of groups) {
+    for (const { address } of group.endpoints) {
+      if (!clusterOf.has(address)) clusterOf.set(address, group.cluster);
+    }
     const ports = group.ports.map(
       ({ name, port, protocol }): EndpointsPort =>
         name === "" ? { port, protocol } : { name, port, protocol },
@@ -106,7 +119,7 @@ function peakSubsets(
       subsets.push({ addresses, notReadyAddresses, ports });
     }
   }
-  return { subsets, conflicts };
+  return { subsets, conflicts, clusterOf };
 }
 
 function sameRecord(
@@ -114,11 +127,30 @@ function sameRecord(
   b: AddedAddressesRecord | undefined,
 ): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return (
-    a.hash === b.hash &&
-    a.addresses.length === b.addresses.length &&
-    a.addresses.every((address, i) => address === b.addresses[i])
-  );
+  return formatAddedAddressesRecord(a) === formatAddedAddressesRecord(b);
+}
+
+/** How {@link desiredEndpoints} reads and keeps its record. */
+export interface LiteralOptions {
+  /** The annotation holding this installation's record (see {@link literalKeys}). */
+  recordKey: string;
+  /**
+   * Peak clusters not known since a restart: the addresses the record says came from them stay
+   * where they are, still recorded as ours (SPEC B3).
+   */
+  keepClusters?: readonly string[];
+}
+
+/**
+ * The annotation (record) and label (marker, selectable) an installation uses on Endpoints
+ * objects it added addresses to. The default installation keeps the names of older versions.
+ */
+export function literalKeys(installation: string): { recordKey: string; markerLabel: string } {
+  const key =
+    installation === DEFAULT_INSTALLATION
+      ? ADDED_ADDRESSES_ANNOTATION
+      : `${installation}.${ADDED_ADDRESSES_ANNOTATION}`;
+  return { recordKey: key, markerLabel: key };
 }
 
 /**
@@ -128,34 +160,65 @@ function sameRecord(
  * as they are (extra fields included) apart from losing our addresses. Peak addresses, matched
  * and filtered like slices, go into subsets of their own per port set: ready and not terminating
  * into `addresses`, the rest into `notReadyAddresses`. An address the user already lists is left
- * to the user. The new record lists exactly what we added (and is removed when that is nothing).
- * `changed` is false when the result means the same as `current` and the record is the same.
- * Pass peak contributions only; check {@link literalModeRefusal} first. Pure and total.
+ * to the user. Addresses recorded for a cluster in `keepClusters` stay as they are. The new record
+ * lists exactly what we added, by cluster (and is removed when that is nothing). With `service`
+ * undefined (the Service no longer takes part) every address we added is taken out. `changed` is
+ * false when the result means the same as `current` and the record is the same. Pass peak
+ * contributions only; check {@link literalModeRefusal} first. Pure and total.
  */
 export function desiredEndpoints(
   current: LiteralEndpoints,
-  service: ProductionService,
+  service: ProductionService | undefined,
   peaks: readonly Contribution[],
+  options: LiteralOptions,
 ): DesiredEndpoints {
-  const { state, record } = readRecord(current);
-  const ours = new Set((record?.addresses ?? []).map(canonicalIp));
+  const { recordKey, keepClusters = [] } = options;
+  const { state, record } = readRecord(current, recordKey);
+  const kept = new Map<string, string[]>();
+  for (const cluster of keepClusters) {
+    const list = record?.clusters?.[cluster];
+    if (list && list.length > 0) kept.set(cluster, list.map(canonicalIp));
+  }
+  const keptIps = new Set([...kept.values()].flat());
+  const ours = new Set(
+    (record?.addresses ?? []).map(canonicalIp).filter((address) => !keptIps.has(address)),
+  );
   const users = usersSubsets(current.subsets, ours);
-  const usersIps = new Set(
+  const present = new Set(
     users.flatMap((s) => [...s.addresses, ...s.notReadyAddresses].map(({ ip }) => canonicalIp(ip))),
   );
-  const peak = peakSubsets(service, peaks, usersIps);
+  const peak = peakSubsets(service, peaks, present);
   const subsets = [...users, ...peak.subsets];
-  const added = [
-    ...new Set(
-      peak.subsets.flatMap((s) => [...s.addresses, ...s.notReadyAddresses].map(({ ip }) => ip)),
-    ),
-  ].sort(compareText);
+  const byCluster = new Map<string, Set<string>>();
+  const attribute = (cluster: string, address: string) => {
+    const set = byCluster.get(cluster) ?? new Set<string>();
+    set.add(address);
+    byCluster.set(cluster, set);
+  };
+  for (const s of peak.subsets) {
+    for (const { ip } of [...s.addresses, ...s.notReadyAddresses]) {
+      attribute(peak.clusterOf.get(ip) ?? "", ip);
+    }
+  }
+  for (const [cluster, list] of kept) {
+    for (const address of list) if (present.has(address)) attribute(cluster, address);
+  }
+  const added = [...new Set([...byCluster.values()].flatMap((set) => [...set]))].sort(compareText);
+  const clusters = Object.fromEntries(
+    [...byCluster].filter(([c]) => c !== "").map(([c, set]) => [c, [...set].sort(compareText)]),
+  );
   const newRecord: AddedAddressesRecord | undefined =
-    added.length > 0 ? { addresses: added, hash: contentHash(subsets) } : undefined;
+    added.length > 0
+      ? {
+          addresses: added,
+          ...(Object.keys(clusters).length > 0 ? { clusters } : {}),
+          hash: contentHash(subsets),
+        }
+      : undefined;
 
   const annotations = { ...current.annotations };
-  if (newRecord === undefined) delete annotations[ADDED_ADDRESSES_ANNOTATION];
-  else annotations[ADDED_ADDRESSES_ANNOTATION] = formatAddedAddressesRecord(newRecord);
+  if (newRecord === undefined) delete annotations[recordKey];
+  else annotations[recordKey] = formatAddedAddressesRecord(newRecord);
 
   const recordUnchanged = state === "unreadable" ? false : sameRecord(record, newRecord);
   const changed =

@@ -1,10 +1,10 @@
 // Addresses in this file are only data for pure functions: nothing is sent to them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type DesiredSlice, desiredSlices } from "./desired-slices.ts";
-import { TRIGGER_TIME_ANNOTATION } from "./labels.ts";
+import { SOURCE_SLICE_ANNOTATION, TRIGGER_TIME_ANNOTATION } from "./labels.ts";
 import type { ProductionService } from "./production-service.ts";
 import { sliceContentEqual, type WrittenSlice } from "./slice-content-equal.ts";
+import { type DesiredSlice, sourceSlices } from "./source-slices.ts";
 
 const service: ProductionService = {
   namespace: "shop",
@@ -23,25 +23,28 @@ const READY = { ready: true, serving: true, terminating: false };
 const NOT_READY = { ready: false, serving: false, terminating: false };
 
 function desired(): DesiredSlice {
-  const { slices } = desiredSlices(service, [
-    {
-      cluster: "public",
+  const { slices } = sourceSlices({
+    service,
+    cluster: "public",
+    installation: "kubeburst",
+    source: {
+      name: "web-abc12",
       triggerTime: "2024-05-01T10:00:00Z",
-      groups: [
-        {
-          addressType: "IPv4",
-          ports: [
-            { name: "http", port: 8080, protocol: "TCP" },
-            { name: "grpc", port: 9090, protocol: "TCP" },
-          ],
-          endpoints: [
-            { address: "10.1.0.1", conditions: READY },
-            { address: "10.1.0.2", conditions: NOT_READY },
-          ],
-        },
-      ],
+      refused: [],
+      group: {
+        addressType: "IPv4",
+        ports: [
+          { name: "http", port: 8080, protocol: "TCP" },
+          { name: "grpc", port: 9090, protocol: "TCP" },
+        ],
+        endpoints: [
+          { address: "10.1.0.1", conditions: READY },
+          { address: "10.1.0.2", conditions: NOT_READY },
+        ],
+      },
     },
-  ]);
+    existing: () => undefined,
+  });
   return slices[0]!;
 }
 
@@ -73,10 +76,23 @@ test("sliceContentEqual", async (t) => {
     },
     {
       name: "only the trigger time differs",
-      edit: (w) => ({ ...w, annotations: { [TRIGGER_TIME_ANNOTATION]: "2023-01-01T00:00:00Z" } }),
+      edit: (w) => ({
+        ...w,
+        annotations: { ...w.annotations, [TRIGGER_TIME_ANNOTATION]: "2023-01-01T00:00:00Z" },
+      }),
       want: true,
     },
-    { name: "trigger time missing", edit: (w) => ({ ...w, annotations: {} }), want: true },
+    {
+      name: "trigger time missing",
+      edit: (w) => ({ ...w, annotations: { [SOURCE_SLICE_ANNOTATION]: "web-abc12" } }),
+      want: true,
+    },
+    { name: "source annotation missing", edit: (w) => ({ ...w, annotations: {} }), want: false },
+    {
+      name: "two copies of one address instead of two addresses",
+      edit: (w) => ({ ...w, endpoints: [w.endpoints[0]!, w.endpoints[0]!] }),
+      want: false,
+    },
     {
       name: "someone else's extra label",
       edit: (w) => ({ ...w, labels: { ...w.labels, team: "x" } }),

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { MAX_SLICE_NAME_LENGTH, type SliceNameParts, sliceName } from "./slice-name.ts";
+import {
+  MAX_SLICE_NAME_LENGTH,
+  type SliceNameParts,
+  sliceName,
+  splitSliceName,
+} from "./slice-name.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const base: SliceNameParts = {
@@ -9,6 +14,8 @@ const base: SliceNameParts = {
   cluster: "public",
   addressType: "IPv4",
   portSetKey: '[["http","TCP",8080,null]]',
+  source: "web-abc12",
+  installation: "kubeburst",
   index: 0,
 };
 
@@ -28,6 +35,8 @@ test("sliceName is deterministic and distinguishes every part", async (t) => {
     { name: "cluster", parts: { ...base, cluster: "public2" } },
     { name: "family", parts: { ...base, addressType: "IPv6" } },
     { name: "ports", parts: { ...base, portSetKey: '[["http","TCP",8081,null]]' } },
+    { name: "source slice", parts: { ...base, source: "web-xyz98" } },
+    { name: "installation", parts: { ...base, installation: "team-b" } },
     { name: "index", parts: { ...base, index: 1 } },
   ];
   for (const variant of variants) {
@@ -65,7 +74,8 @@ test("sliceName with long and odd names stays a valid, distinct DNS label", asyn
     const a = sliceName({ ...base, serviceName: `${long}x`, cluster: `${long}-one` });
     const b = sliceName({ ...base, serviceName: `${long}y`, cluster: `${long}-two` });
     assert.notEqual(a, b);
-    assert.equal(a.length, MAX_SLICE_NAME_LENGTH);
+    // Truncated to leave room for a four-digit chunk index ("0" uses one of the four).
+    assert.equal(a.length, MAX_SLICE_NAME_LENGTH - 3);
   });
   await t.test("names that sanitise alike still differ", () => {
     assert.notEqual(
@@ -84,7 +94,7 @@ test("sliceName: always a valid DNS label of at most 63 characters", () => {
       fc.string(),
       fc.oneof(fc.nat(), fc.integer(), fc.double()),
       (serviceName, cluster, addressType, portSetKey, index) => {
-        const parts = { serviceName, cluster, addressType, portSetKey, index };
+        const parts = { ...base, serviceName, cluster, addressType, portSetKey, index };
         const name = sliceName(parts);
         assert.ok(name.length <= MAX_SLICE_NAME_LENGTH, name);
         assert.match(name, DNS_LABEL);
@@ -92,4 +102,32 @@ test("sliceName: always a valid DNS label of at most 63 characters", () => {
       },
     ),
   );
+});
+
+test("every chunk of one source shares a prefix, whatever the name lengths", () => {
+  fc.assert(
+    fc.property(
+      fc.string({ maxLength: 100 }),
+      fc.string({ maxLength: 100 }),
+      fc.string({ maxLength: 300 }),
+      fc.integer({ min: 0, max: 9999 }),
+      (serviceName, cluster, source, index) => {
+        const parts = { ...base, serviceName, cluster, source };
+        const first = splitSliceName(sliceName({ ...parts, index: 0 }));
+        const other = splitSliceName(sliceName({ ...parts, index }));
+        assert.ok(first && other);
+        assert.equal(other.prefix, first.prefix);
+        assert.equal(other.index, index);
+      },
+    ),
+  );
+});
+
+test("splitSliceName", () => {
+  assert.deepEqual(splitSliceName("web-kb-public-v4-0a1b2c3d-12"), {
+    prefix: "web-kb-public-v4-0a1b2c3d",
+    index: 12,
+  });
+  assert.equal(splitSliceName("no-index-"), undefined);
+  assert.equal(splitSliceName("leading-zero-01"), undefined);
 });

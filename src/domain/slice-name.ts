@@ -11,9 +11,16 @@ export interface SliceNameParts {
   addressType: AddressFamily;
   /** {@link portSetKey} of the slice's ports. */
   portSetKey: string;
+  /** The name of the peak slice it mirrors. */
+  source: string;
+  /** The installation that writes it. */
+  installation: string;
   /** The chunk index, 0 upwards. */
   index: number;
 }
+
+/** Digits kept free for the chunk index, so a source's names share one prefix. */
+const INDEX_RESERVE = 4;
 
 const MARKER = "-kb-";
 
@@ -42,22 +49,40 @@ function share(a: number, b: number, budget: number): [number, number] {
 
 /**
  * A deterministic slice name, `<service>-kb-<cluster>-<v4|v6>-<hash>-<index>`, where `hash` is 8
- * hex digits of FNV-1a over the untruncated service name, cluster, family and port set. Service
- * and cluster are lowercased, reduced to `[a-z0-9-]` and truncated so the name fits in 63
- * characters; the hash keeps truncated or rewritten names distinct. The result is a valid DNS
- * subdomain and DNS label for any input (an index that is not a non-negative safe integer counts
- * as 0), and the same input always gives the same name.
+ * hex digits of FNV-1a over the untruncated service name, cluster, family, port set, source slice
+ * and installation. Service and cluster are lowercased, reduced to
+ * `[a-z0-9-]` and truncated so the name fits in 63 characters, with room for a four-digit index,
+ * so every chunk of one source shares the prefix before `-<index>`; the hash keeps truncated or
+ * rewritten names distinct. The result is a valid DNS subdomain and DNS label for any input (an
+ * index that is not a non-negative safe integer counts as 0), and the same input always gives the
+ * same name.
  */
 export function sliceName(parts: SliceNameParts): string {
   const family = parts.addressType === "IPv6" ? "v6" : "v4";
-  const hash = fnv1a32Hex(
-    JSON.stringify([parts.serviceName, parts.cluster, parts.addressType, parts.portSetKey]),
-  );
+  const identity = [
+    parts.serviceName,
+    parts.cluster,
+    parts.addressType,
+    parts.portSetKey,
+    parts.source,
+    parts.installation,
+  ];
+  const hash = fnv1a32Hex(JSON.stringify(identity));
   const index = Number.isSafeInteger(parts.index) && parts.index >= 0 ? parts.index : 0;
-  const suffix = `-${family}-${hash}-${index}`;
+  const reserve = Math.max(INDEX_RESERVE, String(index).length);
+  const fixed = `-${family}-${hash}-`.length + reserve;
   const service = dnsPart(parts.serviceName);
   const cluster = dnsPart(parts.cluster);
-  const budget = Math.max(2, MAX_SLICE_NAME_LENGTH - MARKER.length - suffix.length);
+  const budget = Math.max(2, MAX_SLICE_NAME_LENGTH - MARKER.length - fixed);
   const [serviceLength, clusterLength] = share(service.length, cluster.length, budget);
-  return `${truncate(service, serviceLength)}${MARKER}${truncate(cluster, clusterLength)}${suffix}`;
+  const prefix = `${truncate(service, serviceLength)}${MARKER}${truncate(cluster, clusterLength)}`;
+  return `${prefix}-${family}-${hash}-${index}`;
+}
+
+/** A slice name split into the part every chunk of its source shares and its chunk index. */
+export function splitSliceName(name: string): { prefix: string; index: number } | undefined {
+  const match = /^(.*)-(0|[1-9][0-9]*)$/.exec(name);
+  if (match === null) return undefined;
+  const index = Number(match[2]);
+  return Number.isSafeInteger(index) ? { prefix: match[1] ?? "", index } : undefined;
 }

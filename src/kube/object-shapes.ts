@@ -4,7 +4,7 @@ import type {
   V1OwnerReference,
   V1Service,
 } from "@kubernetes/client-node";
-import type { DesiredSlice } from "../domain/desired-slices.ts";
+import type { DesiredSlice } from "../domain/source-slices.ts";
 import {
   ADDRESS_FAMILIES,
   type AddressFamily,
@@ -156,6 +156,7 @@ export function endpointsUpdateBody(
   namespace: string,
   name: string,
   desired: LiteralEndpoints,
+  labels: Record<string, string>,
 ): object {
   return {
     apiVersion: "v1",
@@ -164,6 +165,7 @@ export function endpointsUpdateBody(
       ...(current?.metadata ?? {}),
       name,
       namespace,
+      labels,
       annotations: desired.annotations,
     },
     subsets: desired.subsets

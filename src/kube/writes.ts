@@ -3,6 +3,12 @@ import type { KubeClient } from "./kube-client.ts";
 /** The field manager of every write kubeburst makes. */
 export const fieldManager = "kubeburst";
 
+/** How a write may run: until `signal` aborts, and for at most `timeoutMs` (default: the client's). */
+export interface WriteOptions {
+  signal: AbortSignal;
+  timeoutMs?: number;
+}
+
 /** Path of an EndpointSlice (or the collection, without `name`). */
 export function endpointSlicePath(namespace: string, name?: string): string {
   const base = `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`;
@@ -17,7 +23,7 @@ export async function serverSideApply<T>(
   client: KubeClient,
   path: string,
   body: object,
-  signal: AbortSignal,
+  options: WriteOptions,
 ): Promise<T> {
   return await client.request<T>({
     method: "PATCH",
@@ -25,7 +31,7 @@ export async function serverSideApply<T>(
     query: { fieldManager, force: true },
     contentType: "application/apply-patch+yaml",
     body,
-    signal,
+    ...options,
   });
 }
 
@@ -37,14 +43,14 @@ export async function deleteWithUid(
   client: KubeClient,
   path: string,
   uid: string,
-  signal: AbortSignal,
+  options: WriteOptions,
 ): Promise<"deleted" | "gone"> {
   try {
     await client.request({
       method: "DELETE",
       path,
       body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } },
-      signal,
+      ...options,
     });
     return "deleted";
   } catch (err) {
@@ -58,14 +64,14 @@ export async function replaceObject<T>(
   client: KubeClient,
   path: string,
   body: object,
-  signal: AbortSignal,
+  options: WriteOptions,
 ): Promise<T> {
   return await client.request<T>({
     method: "PUT",
     path,
     query: { fieldManager },
     body,
-    signal,
+    ...options,
   });
 }
 
@@ -74,13 +80,13 @@ export async function createObject<T>(
   client: KubeClient,
   collectionPath: string,
   body: object,
-  signal: AbortSignal,
+  options: WriteOptions,
 ): Promise<T> {
   return await client.request<T>({
     method: "POST",
     path: collectionPath,
     query: { fieldManager },
     body,
-    signal,
+    ...options,
   });
 }

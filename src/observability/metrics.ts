@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** What the controller of one watched cluster is doing. */
 export const clusterStates = ["syncing", "synced", "unreachable", "refused", "stopped"] as const;
@@ -11,6 +11,27 @@ export type ClusterState = (typeof clusterStates)[number];
 export class Metrics {
   readonly registry = new Registry();
   readonly #queues = new Map<string, () => number>();
+
+  constructor() {
+    // Process and Node.js metrics, event-loop lag above all: one thread does everything here.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** How long one work item took, by stage: a worker's report, or the writer's reconcile. */
+  readonly itemDuration = new Histogram({
+    name: "kubeburst_item_duration_seconds",
+    help: "Time to handle one Service key, by stage (report: a cluster's worker; write: the writer).",
+    labelNames: ["stage"] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  /** 1 once production's own ranges (nodes, ServiceCIDRs, API server) are known; 0 before. */
+  readonly productionRangesKnown = new Gauge({
+    name: "kubeburst_production_ranges_known",
+    help: "1 once production's own address ranges have been read; until then no peak endpoint is admitted.",
+    registers: [this.registry],
+  });
 
   /** Writes to the production cluster, by verb (apply, delete, update) and result (ok, error). */
   readonly writes = new Counter({

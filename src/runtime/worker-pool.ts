@@ -1,3 +1,4 @@
+import type { LoopYielder } from "./loop-yielder.ts";
 import type { WorkQueue } from "./work-queue.ts";
 
 /** What a handler reports: `"ok"` forgets the key's back-off, `"retry"` re-adds it rate limited. */
@@ -15,16 +16,25 @@ export interface WorkerPoolOptions<K> {
    * throw after `signal` aborted. An `onError` that throws is ignored.
    */
   onError?: (key: K, error: unknown) => void;
+  /**
+   * Lets the event loop turn between keys once work has held it for the yielder's budget: a
+   * handler that finishes without I/O would otherwise chain the next one in the same turn.
+   */
+  yielder?: LoopYielder;
+  /** Told how long each handler took, ms (for the per-item duration histograms). */
+  onHandled?: (ms: number) => void;
 }
 
 async function work<K extends NonNullable<unknown>>(
   queue: WorkQueue<K>,
   handle: KeyHandler<K>,
-  { signal, onError }: WorkerPoolOptions<K>,
+  { signal, onError, yielder, onHandled }: WorkerPoolOptions<K>,
 ): Promise<void> {
   while (!signal.aborted) {
+    await yielder?.maybeYield();
     const key = await queue.get(signal);
     if (key === undefined) return;
+    const started = performance.now();
     try {
       const result = await handle(key, signal);
       if (result === "ok") queue.forget(key);
@@ -43,6 +53,7 @@ async function work<K extends NonNullable<unknown>>(
       }
     } finally {
       queue.done(key);
+      onHandled?.(performance.now() - started);
     }
   }
 }

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { peakPolicy, productionDenyList } from "./peak-policy.ts";
+
+test("productionDenyList: configured ranges, the API server's address, then what production says", () => {
+  const production = {
+    ranges: {
+      podCIDRs: ["198.18.0.0/20"],
+      serviceCIDRs: ["198.19.0.0/24"],
+      nodeCIDRs: ["198.18.0.0/24"],
+    },
+  };
+  const configured = ["198.18.0.0/20", "198.19.0.0/24", "198.18.0.0/24"];
+  const discovered = ["198.18.0.10/32", "198.19.0.0/16"];
+  const cases = [
+    { name: "IPv4 API server", server: "https://198.18.0.1:6443", api: ["198.18.0.1"] },
+    { name: "API server by name: no address to deny", server: "https://api.example:6443", api: [] },
+    { name: "IPv6 API server", server: "https://[fd00::1]:6443", api: ["fd00::1"] },
+    { name: "not connected yet", server: undefined, api: [] },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(
+      productionDenyList(production, c.server, discovered),
+      [...configured, ...c.api, ...discovered],
+      c.name,
+    );
+  }
+});
+
+test("peakPolicy: the peak's allowed CIDRs and cap, production's deny list", () => {
+  assert.deepEqual(
+    peakPolicy({ allowedCIDRs: ["198.18.16.0/20"], maxEndpointsPerService: 500 }, ["198.18.0.1"]),
+    { allowed: ["198.18.16.0/20"], denied: ["198.18.0.1"], maxEndpoints: 500 },
+  );
+});
