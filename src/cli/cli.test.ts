@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -236,4 +237,79 @@ test("run: a metrics port already taken is one log line naming metrics.address, 
   } finally {
     await new Promise<void>((resolve) => taken.close(() => resolve()));
   }
+});
+
+test("check passes a cluster only when every answer is complete; a cut-short answer fails", async () => {
+  await inFolder(async (dir) => {
+    // A scripted API server on loopback, with a self-signed certificate made for this test.
+    const [certFile, keyFile] = [path.join(dir, "server.crt"), path.join(dir, "server.key")];
+    execFileSync(
+      "openssl",
+      [
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+        ["-keyout", keyFile, "-out", certFile, "-subj", "/CN=127.0.0.1", "-days", "2"],
+        ["-addext", "subjectAltName=IP:127.0.0.1"],
+      ].flat(),
+      { stdio: "ignore" },
+    );
+    const cert = await readFile(certFile);
+    let answers: Record<string, string> = {};
+    const server = createHttpsServer({ cert, key: await readFile(keyFile) }, (req, res) => {
+      const body = answers[(req.url ?? "").split("?")[0] ?? ""] ?? "";
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const kubeconfig = path.join(dir, "private.kubeconfig");
+      await writeFile(
+        kubeconfig,
+        JSON.stringify({
+          "current-context": "c",
+          contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+          clusters: [
+            {
+              name: "c",
+              cluster: {
+                server: `https://127.0.0.1:${port}`,
+                "certificate-authority-data": cert.toString("base64"),
+              },
+            },
+          ],
+          users: [{ name: "u", user: { token: "t" } }],
+        }),
+      );
+      const file = await configFile(dir, kubeconfig);
+      const list = JSON.stringify({ kind: "List", items: [] });
+      const complete = {
+        "/version": JSON.stringify({ gitVersion: "v1.37.2" }),
+        "/api/v1/services": list,
+        "/apis/discovery.k8s.io/v1/endpointslices": list,
+      };
+      const cases: [string, Record<string, string>, number, string][] = [
+        ["complete", complete, 0, `ok   private  production https://127.0.0.1:${port} v1.37.2`],
+        [
+          "an empty version",
+          { ...complete, "/version": "" },
+          1,
+          `FAIL private  production https://127.0.0.1:${port}: /version: the answer was empty or incomplete (the call may have been cut short)`,
+        ],
+        [
+          "a list without items",
+          { ...complete, "/apis/discovery.k8s.io/v1/endpointslices": "{}" },
+          1,
+          `FAIL private  production https://127.0.0.1:${port}: /apis/discovery.k8s.io/v1/endpointslices: the answer was empty or incomplete (the call may have been cut short)`,
+        ],
+      ];
+      for (const [name, script, code, line] of cases) {
+        answers = script;
+        const r = await kubeburst(["check", "--config", file]);
+        assert.equal(r.code, code, `${name}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout, `${line}\n`, name);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

@@ -38,7 +38,8 @@ const KIND_NAMES: Record<string, string> = {
   object: "a mapping",
 };
 
-function kindOf(value: unknown): string {
+/** What kind of value `value` is, for messages: `a string`, `a whole number`, `a list`, … */
+export function kindOf(value: unknown): string {
   if (value === null) return "an empty value";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";

@@ -253,7 +253,9 @@ test("fields of the wrong type and proxy-url are refused, naming the field", () 
     {
       name: "certificate-authority-data a number",
       change: (doc) => Object.assign(peakCluster(doc), { "certificate-authority-data": 123 }),
-      want: ["clusters[0].cluster.certificate-authority-data: expected a string, got a number"],
+      want: [
+        "clusters[0].cluster.certificate-authority-data: expected a string, got a whole number",
+      ],
     },
     {
       name: "token a mapping",

@@ -3,6 +3,7 @@ import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parseDocument } from "yaml";
 import type { KubeconfigSource } from "../config/cluster-spec.ts";
+import { kindOf } from "../config/config-error.ts";
 import { quote, shorten } from "../config/quote.ts";
 import { MIB, readBoundedFileSync } from "../config/read-bounded-file.ts";
 
@@ -82,14 +83,6 @@ function isSet(value: unknown): boolean {
 
 function readReason(error: unknown): string {
   return shorten(error instanceof Error ? error.message : String(error));
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return "an empty value";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a mapping";
-  if (typeof value === "boolean") return "true or false";
-  return `a ${typeof value}`;
 }
 
 function parseKubeconfigText(
