@@ -10,6 +10,7 @@ import { EventRecorder } from "../kube/events.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
 import { KubeClient } from "../kube/kube-client.ts";
 import { loadKubeconfig } from "../kube/load-kubeconfig.ts";
+import { ExpectedError } from "../observability/expected-error.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { ProblemLog } from "./problem-log.ts";
@@ -107,7 +108,7 @@ export class ClusterRegistry {
     await this.#ensure(production, signal);
     const prod = this.production();
     if (!prod) {
-      throw new Error(
+      throw new ExpectedError(
         `the production cluster ${JSON.stringify(production.name)} cannot be watched; see the error above`,
       );
     }

@@ -1,5 +1,6 @@
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import { formatConfigErrors, loadConfigFile } from "../config/load-config.ts";
+import { logLevelFromEnv } from "../config/log-level.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
 import { KubeClient } from "../kube/kube-client.ts";
 import { loadKubeconfig } from "../kube/load-kubeconfig.ts";
@@ -13,14 +14,18 @@ interface ClusterCheck {
 }
 
 /**
- * `kubeburst check --config FILE`: validates the file (exit 2 when invalid), loads every
- * kubeconfig the way `run` would, and asks each API server for its version and for the lists
- * kubeburst needs. Exit 0 when every cluster is usable, 1 otherwise. Writes nothing.
+ * `kubeburst check --config FILE`: validates the file and `KUBEBURST_LOG_LEVEL` as `run` would
+ * (exit 2 when invalid), loads every kubeconfig the way `run` would, and asks each API server for
+ * its version and for the lists kubeburst needs. A cluster is usable only when every answer is
+ * complete (a version, a list with items): a call cut short never passes. Exit 0 when every
+ * cluster is usable, 1 otherwise. Writes nothing.
  */
 export async function checkCommand(configPath: string): Promise<number> {
   const loaded = await loadConfigFile(configPath);
-  if (!loaded.ok) {
-    process.stderr.write(`${formatConfigErrors(loaded.errors)}\n`);
+  const level = logLevelFromEnv(process.env);
+  if (!loaded.ok || !level.ok) {
+    const errors = [...(loaded.ok ? [] : loaded.errors), ...(level.ok ? [] : level.errors)];
+    process.stderr.write(`${formatConfigErrors(errors)}\n`);
     return 2;
   }
   const { config } = loaded;
@@ -36,6 +41,12 @@ export async function checkCommand(configPath: string): Promise<number> {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
+const INCOMPLETE = "the answer was empty or incomplete (the call may have been cut short)";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 async function checkCluster(
   spec: ClusterSpec,
   timeoutMs: number,
@@ -49,20 +60,20 @@ async function checkCluster(
   if (!kc.ok) return { ...base, ok: false, detail: `kubeconfig: ${kc.problems.join("; ")}` };
   const client = new KubeClient(kc.kubeConfig, { timeoutMs: Math.min(timeoutMs, 10_000) });
   try {
-    const version = await client.request<{ gitVersion?: string }>({
-      method: "GET",
-      path: "/version",
-    });
+    const version = await client.request<unknown>({ method: "GET", path: "/version" });
+    const gitVersion = isRecord(version) ? version.gitVersion : undefined;
+    if (typeof gitVersion !== "string" || gitVersion === "") {
+      return { ...base, ok: false, detail: `${client.server}: /version: ${INCOMPLETE}` };
+    }
     const lists = ["/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices"];
     if (spec.role === "production" && mode === "endpoints") lists.push("/api/v1/endpoints");
     for (const path of lists) {
-      await client.request({ method: "GET", path, query: { limit: 1 } });
+      const list = await client.request<unknown>({ method: "GET", path, query: { limit: 1 } });
+      if (!isRecord(list) || !Array.isArray(list.items)) {
+        return { ...base, ok: false, detail: `${client.server}: ${path}: ${INCOMPLETE}` };
+      }
     }
-    return {
-      ...base,
-      ok: true,
-      detail: `${client.server} ${version.gitVersion ?? "(no version)"}`,
-    };
+    return { ...base, ok: true, detail: `${client.server} ${gitVersion}` };
   } catch (err) {
     const kind = err instanceof KubeApiError ? err.kind : "error";
     const message = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -8,17 +10,57 @@ import { promisify } from "node:util";
 
 const bin = path.resolve(import.meta.dirname, "../../bin/kubeburst.js");
 
+/**
+ * Runs the real CLI. `env` is added to this process's environment (`undefined` removes a
+ * variable). A run that does not end within a minute is killed, so a hang fails the test.
+ */
 async function kubeburst(
   args: string[],
+  env: Record<string, string | undefined> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const options = { env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], options);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+type Result = Awaited<ReturnType<typeof kubeburst>>;
+
+/** Calls `call` for `run` and for `check` side by side (each start of the CLI takes a while). */
+async function runAndCheck(
+  call: (command: string) => Promise<Result>,
+): Promise<[string, Result][]> {
+  const commands = ["run", "check"];
+  const results = await Promise.all(commands.map(call));
+  return commands.map((command, index) => [command, results[index]!]);
+}
+
+/** Runs `body` with a fresh folder, removed afterwards. */
+async function inFolder(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), "kubeburst-cli-"));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A config file with one production cluster whose kubeconfig is `kubeconfig`, plus `extra` lines. */
+async function configFile(dir: string, kubeconfig: string, extra = ""): Promise<string> {
+  const file = path.join(dir, "kubeburst.yaml");
+  await writeFile(
+    file,
+    `clusters:\n  - name: private\n    role: production\n    kubeconfig: ${JSON.stringify(kubeconfig)}\n${extra}`,
+  );
+  return file;
+}
+
+/** A stack trace line, in plain text or inside a JSON log line. */
+const STACK = /\n\s+at |\\n\s+at |"stack"/;
 
 test("an invalid config file: exit code 2 and every problem with its field, for run and check", async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "kubeburst-cli-"));
@@ -28,8 +70,9 @@ test("an invalid config file: exit code 2 and every problem with its field, for 
       file,
       "clusters:\n  - name: private\n    role: production\n    kubeconfig: p\n  - name: public\n    role: peak\n    kubeconfig: q\nworkrs: 3\n",
     );
-    for (const command of ["run", "check"]) {
-      const r = await kubeburst([command, "--config", file]);
+    for (const [command, r] of await runAndCheck((command) =>
+      kubeburst([command, "--config", file]),
+    )) {
       assert.equal(r.code, 2, command);
       assert.match(
         r.stderr,
@@ -51,4 +94,222 @@ test("usage errors exit 2; version exits 0", async () => {
   const v = await kubeburst(["version"]);
   assert.equal(v.code, 0);
   assert.match(v.stdout, /Kubernetes v1\.\d+\.\d+/);
+});
+
+test("KUBEBURST_LOG_LEVEL: a wrong value is a usage error naming the variable; empty means info", async () => {
+  await inFolder(async (dir) => {
+    const file = await configFile(dir, "missing.kubeconfig", 'metrics:\n  address: "off"\n');
+    for (const [command, r] of await runAndCheck((command) =>
+      kubeburst([command, "--config", file], { KUBEBURST_LOG_LEVEL: "garbage" }),
+    )) {
+      assert.equal(r.code, 2, `${command}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        'config error: KUBEBURST_LOG_LEVEL: "garbage" is not a log level; use one of: trace, debug, info, warn, error, fatal, silent (unset or empty: info)\n',
+      );
+    }
+    // Empty is the default: check goes on to the clusters (exit 1: the kubeconfig is missing).
+    const empty = await kubeburst(["check", "--config", file], { KUBEBURST_LOG_LEVEL: "" });
+    assert.equal(empty.code, 1, empty.stderr);
+    assert.match(
+      empty.stdout,
+      /^FAIL private\s+production kubeconfig: cannot read kubeconfig ".*missing.kubeconfig": no such file$/m,
+    );
+  });
+});
+
+test("a duration that would overflow a timer (api.timeout 597h) is refused by run and check", async () => {
+  await inFolder(async (dir) => {
+    const file = await configFile(dir, "k", "api:\n  timeout: 597h\nstaleTTL: 9999h\n");
+    for (const [command, r] of await runAndCheck((command) =>
+      kubeburst([command, "--config", file]),
+    )) {
+      assert.equal(r.code, 2, command);
+      assert.equal(
+        r.stderr,
+        'config error: staleTTL: "9999h" is too long; it must be at most 24h\nconfig error: api.timeout: "597h" is too long; it must be at most 1h\n',
+      );
+    }
+  });
+});
+
+test("an endless file as config or kubeconfig is refused at once, naming what it is", async () => {
+  for (const [command, r] of await runAndCheck((command) =>
+    kubeburst([command, "--config", "/dev/zero"]),
+  )) {
+    assert.equal(r.code, 2, command);
+    assert.equal(
+      r.stderr,
+      'config error: cannot read config file "/dev/zero": it is a character device, not a regular file\n',
+    );
+  }
+  await inFolder(async (dir) => {
+    const file = await configFile(dir, "/dev/zero", 'metrics:\n  address: "off"\n');
+    const check = await kubeburst(["check", "--config", file]);
+    assert.equal(check.code, 1);
+    assert.equal(
+      check.stdout,
+      'FAIL private  production kubeconfig: cannot read kubeconfig "/dev/zero": it is a character device, not a regular file\n',
+    );
+    // run: the production cluster cannot be watched. A handled failure: no stack anywhere.
+    const run = await kubeburst(["run", "--config", file]);
+    assert.equal(run.code, 1);
+    assert.doesNotMatch(run.stderr, STACK);
+    const lines = run.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(
+      lines.some((line) =>
+        String(line.msg).includes(
+          'kubeconfig: cannot read kubeconfig "/dev/zero": it is a character device',
+        ),
+      ),
+      run.stderr,
+    );
+    const last = lines.at(-1) as { msg: string; err: unknown };
+    assert.equal(last.msg, "kubeburst stopped on an error");
+    assert.deepEqual(last.err, {
+      type: "ExpectedError",
+      message: 'the production cluster "private" cannot be watched; see the error above',
+    });
+  });
+});
+
+test('metrics.address "" is an error: only "off" turns /metrics, /healthz and /readyz off', async () => {
+  await inFolder(async (dir) => {
+    const file = await configFile(dir, "k", 'metrics:\n  address: ""\n');
+    for (const [command, r] of await runAndCheck((command) =>
+      kubeburst([command, "--config", file]),
+    )) {
+      assert.equal(r.code, 2, command);
+      assert.equal(
+        r.stderr,
+        'config error: metrics.address: empty; write host:port, e.g. "127.0.0.1:9090", or "off" to turn the server off\n',
+      );
+    }
+  });
+});
+
+test("a huge value is echoed cut, with its length; a file over 1 MiB is not read", async () => {
+  await inFolder(async (dir) => {
+    const file = await configFile(dir, "k", `mode: ${"x".repeat(1000 * 1000)}\n`);
+    const r = await kubeburst(["check", "--config", file]);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      `config error: mode: "${"x".repeat(99)}…" (1000000 characters) is not allowed; use one of: endpointslice, endpoints\n`,
+    );
+    const big = await configFile(dir, "k", `mode: ${"x".repeat(50 * 1024 * 1024)}\n`);
+    const b = await kubeburst(["check", "--config", big]);
+    assert.equal(b.code, 2);
+    assert.equal(
+      b.stderr,
+      `config error: cannot read config file ${JSON.stringify(big)}: it is larger than 1 MiB, the limit\n`,
+    );
+  });
+});
+
+test("run: a metrics port already taken is one log line naming metrics.address, without a stack", async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  try {
+    const address = taken.address();
+    assert.ok(address !== null && typeof address === "object");
+    await inFolder(async (dir) => {
+      const file = await configFile(dir, "k", `metrics:\n  address: "127.0.0.1:${address.port}"\n`);
+      const r = await kubeburst(["run", "--config", file]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, STACK);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+      assert.equal(line.level, 50);
+      assert.equal(line.field, "metrics.address");
+      assert.equal(line.address, `127.0.0.1:${address.port}`);
+      assert.match(String(line.msg), /metrics\.address; change it or set it to "off"$/);
+      assert.deepEqual(line.err, {
+        type: "ExpectedError",
+        message: `cannot listen on 127.0.0.1:${address.port}: the address is already in use (is another kubeburst or another server listening there?)`,
+        code: "EADDRINUSE",
+      });
+    });
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
+});
+
+test("check passes a cluster only when every answer is complete; a cut-short answer fails", async () => {
+  await inFolder(async (dir) => {
+    // A scripted API server on loopback, with a self-signed certificate made for this test.
+    const [certFile, keyFile] = [path.join(dir, "server.crt"), path.join(dir, "server.key")];
+    execFileSync(
+      "openssl",
+      [
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+        ["-keyout", keyFile, "-out", certFile, "-subj", "/CN=127.0.0.1", "-days", "2"],
+        ["-addext", "subjectAltName=IP:127.0.0.1"],
+      ].flat(),
+      { stdio: "ignore" },
+    );
+    const cert = await readFile(certFile);
+    let answers: Record<string, string> = {};
+    const server = createHttpsServer({ cert, key: await readFile(keyFile) }, (req, res) => {
+      const body = answers[(req.url ?? "").split("?")[0] ?? ""] ?? "";
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const kubeconfig = path.join(dir, "private.kubeconfig");
+      await writeFile(
+        kubeconfig,
+        JSON.stringify({
+          "current-context": "c",
+          contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+          clusters: [
+            {
+              name: "c",
+              cluster: {
+                server: `https://127.0.0.1:${port}`,
+                "certificate-authority-data": cert.toString("base64"),
+              },
+            },
+          ],
+          users: [{ name: "u", user: { token: "t" } }],
+        }),
+      );
+      const file = await configFile(dir, kubeconfig);
+      const list = JSON.stringify({ kind: "List", items: [] });
+      const complete = {
+        "/version": JSON.stringify({ gitVersion: "v1.37.2" }),
+        "/api/v1/services": list,
+        "/apis/discovery.k8s.io/v1/endpointslices": list,
+      };
+      const cases: [string, Record<string, string>, number, string][] = [
+        ["complete", complete, 0, `ok   private  production https://127.0.0.1:${port} v1.37.2`],
+        [
+          "an empty version",
+          { ...complete, "/version": "" },
+          1,
+          `FAIL private  production https://127.0.0.1:${port}: /version: the answer was empty or incomplete (the call may have been cut short)`,
+        ],
+        [
+          "a list without items",
+          { ...complete, "/apis/discovery.k8s.io/v1/endpointslices": "{}" },
+          1,
+          `FAIL private  production https://127.0.0.1:${port}: /apis/discovery.k8s.io/v1/endpointslices: the answer was empty or incomplete (the call may have been cut short)`,
+        ],
+      ];
+      for (const [name, script, code, line] of cases) {
+        answers = script;
+        const r = await kubeburst(["check", "--config", file]);
+        assert.equal(r.code, code, `${name}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout, `${line}\n`, name);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

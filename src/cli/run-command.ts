@@ -1,22 +1,27 @@
 import { ForwardingController } from "../app/forwarding-controller.ts";
 import { formatConfigErrors, loadConfigFile } from "../config/load-config.ts";
+import { logLevelFromEnv } from "../config/log-level.ts";
 import { startHealthServer } from "../observability/health-server.ts";
 import { createLogger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
 import { systemClock } from "../runtime/clock.ts";
 
 /**
- * `kubeburst run --config FILE`: validates the file (exit 2 with every problem on stderr), then
- * runs the forwarding controller until SIGINT or SIGTERM, and exits 0 after a clean stop.
+ * `kubeburst run --config FILE`: validates the file and `KUBEBURST_LOG_LEVEL` (exit 2 with every
+ * problem on stderr), then runs the forwarding controller until SIGINT or SIGTERM, and exits 0
+ * after a clean stop. Expected failures (metrics.address cannot be listened on, the production
+ * cluster cannot be watched) exit 1 with a log line that says why, without a stack.
  */
 export async function runCommand(configPath: string): Promise<number> {
   const loaded = await loadConfigFile(configPath);
-  if (!loaded.ok) {
-    process.stderr.write(`${formatConfigErrors(loaded.errors)}\n`);
+  const level = logLevelFromEnv(process.env);
+  if (!loaded.ok || !level.ok) {
+    const errors = [...(loaded.ok ? [] : loaded.errors), ...(level.ok ? [] : level.errors)];
+    process.stderr.write(`${formatConfigErrors(errors)}\n`);
     return 2;
   }
   const config = loaded.config;
-  const logger = createLogger();
+  const logger = createLogger(level.level);
   const metrics = new Metrics();
   const stop = new AbortController();
   let lostLeadership = false;
@@ -46,9 +51,14 @@ export async function runCommand(configPath: string): Promise<number> {
         controller.readiness(),
       );
     } catch (err) {
+      const { host, port } = config.metrics;
       logger.error(
-        { err },
-        'cannot listen for metrics (metrics.address); change it or set it to "off"',
+        {
+          field: "metrics.address",
+          address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+          err,
+        },
+        'cannot serve /metrics, /healthz and /readyz on metrics.address; change it or set it to "off"',
       );
       return 1;
     }

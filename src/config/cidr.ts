@@ -1,5 +1,6 @@
 import type { AddressFamily } from "../domain/endpoints.ts";
 import { type ParsedIpAddress, parseIpAddress } from "../domain/ip-address.ts";
+import { quote } from "./quote.ts";
 
 /** A valid CIDR block. */
 export interface Cidr {
@@ -39,12 +40,12 @@ function fromBigInt(value: bigint, family: AddressFamily): string {
 
 /**
  * Parses `<address>/<prefix>` for IPv4 or IPv6, e.g. `198.18.0.0/20`, `fd00::/64`, `0.0.0.0/0`.
- * Refused, with a message quoting the text: a missing or out-of-range prefix, an invalid address
+ * Refused, with a message quoting the text (cut when long): a missing or out-of-range prefix, an invalid address
  * (including IPv4 octets with leading zeros and IPv4-mapped IPv6), and set host bits (the message
  * names the network that was probably meant).
  */
 export function parseCidr(text: string): CidrResult {
-  const quoted = JSON.stringify(text);
+  const quoted = quote(text);
   const slash = text.indexOf("/");
   if (slash === -1) {
     const single = parseIpAddress(text);
@@ -61,7 +62,7 @@ export function parseCidr(text: string): CidrResult {
   if (address === undefined) {
     return {
       ok: false,
-      message: `${quoted} is not a valid CIDR: "${addressText}" is not an IPv4 or IPv6 address`,
+      message: `${quoted} is not a valid CIDR: ${quote(addressText)} is not an IPv4 or IPv6 address`,
     };
   }
   const bits = BITS[address.family];
@@ -69,7 +70,7 @@ export function parseCidr(text: string): CidrResult {
   if (!(prefixLength <= bits)) {
     return {
       ok: false,
-      message: `${quoted} has prefix length "${prefixText}"; ${address.family} allows 0 to ${bits}`,
+      message: `${quoted} has prefix length ${quote(prefixText)}; ${address.family} allows 0 to ${bits}`,
     };
   }
   const value = toBigInt(address.canonical, address.family);

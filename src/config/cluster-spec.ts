@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_ENDPOINTS_PER_SERVICE,
   maxEndpointsSchema,
 } from "./config-schema.ts";
+import { shorten } from "./quote.ts";
 
 /** `production` (exactly one) or `peak`. */
 export type ClusterRole = (typeof CLUSTER_ROLES)[number];
@@ -144,7 +145,7 @@ export function parseClusterSecret(secret: ClusterSecret): ClusterSecretResult {
   for (const [key, raw] of Object.entries(secret.data)) {
     if (!SECRET_KEYS.includes(key)) {
       errors.push({
-        path: `${prefix} ${key}`,
+        path: `${prefix} ${shorten(key)}`,
         message:
           key === "allowInsecureKubeconfig"
             ? "cannot be set from a Secret; a Secret's kubeconfig is always loaded safely"

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { quote, shorten } from "./quote.ts";
 
 /** One problem with the settings: the field it concerns and a reason a person can act on. */
 export interface ConfigError {
@@ -7,12 +8,15 @@ export interface ConfigError {
   message: string;
 }
 
-/** `["clusters", 1, "name"]` → `clusters[1].name`; `[]` → `""`. */
+/**
+ * `["clusters", 1, "name"]` → `clusters[1].name`; `[]` → `""`. A key longer than a message
+ * should repeat (see `quote.ts`) is cut.
+ */
 export function formatConfigPath(path: readonly PropertyKey[]): string {
   let text = "";
   for (const segment of path) {
     if (typeof segment === "number") text += `[${segment}]`;
-    else text += text === "" ? String(segment) : `.${String(segment)}`;
+    else text += text === "" ? shorten(String(segment)) : `.${shorten(String(segment))}`;
   }
   return text;
 }
@@ -34,7 +38,8 @@ const KIND_NAMES: Record<string, string> = {
   object: "a mapping",
 };
 
-function kindOf(value: unknown): string {
+/** What kind of value `value` is, for messages: `a string`, `a whole number`, `a list`, … */
+export function kindOf(value: unknown): string {
   if (value === null) return "an empty value";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
@@ -43,10 +48,9 @@ function kindOf(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** A short rendering of a value from the file for messages. */
+/** A short rendering of a value from the file for messages (a long string is cut, see `quote.ts`). */
 export function describeValue(value: unknown): string {
-  if (typeof value === "string")
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === "string") return quote(value);
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return kindOf(value);
 }
@@ -102,16 +106,20 @@ function editDistance(a: string, b: string): number {
 
 /** `unknown field "x"` with a did-you-mean for near misses (case, a letter or two). */
 export function unknownFieldMessage(key: string, known: readonly string[] | undefined): string {
-  const base = `unknown field ${JSON.stringify(key)}`;
+  const base = `unknown field ${quote(key)}`;
   if (known === undefined || known.length === 0) return base;
   const lower = key.toLowerCase();
+  const limit = Math.max(1, Math.min(2, Math.floor(key.length / 4)));
   const close = known
+    // Lengths further apart than the limit cannot be close; skipping them also keeps a huge key
+    // from costing a huge edit-distance table.
+    .filter((candidate) => Math.abs(candidate.length - key.length) <= limit)
     .map((candidate) => ({
       candidate,
       distance:
         candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase()),
     }))
-    .filter(({ distance }) => distance <= Math.max(1, Math.min(2, Math.floor(key.length / 4))))
+    .filter(({ distance }) => distance <= limit)
     .sort((a, b) => a.distance - b.distance)[0];
   if (close !== undefined) return `${base}; did you mean ${JSON.stringify(close.candidate)}?`;
   return `${base}; known fields: ${known.join(", ")}`;
@@ -144,6 +152,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "invalid_type":
       if (issue.input === undefined) return "required field is missing";
+      // YAML's .inf and .nan, and numbers too large for a double (1e309), arrive as numbers.
+      if (typeof issue.input === "number" && !Number.isFinite(issue.input)) {
+        return `must be a finite number, got ${issue.input}`;
+      }
       return `expected ${KIND_NAMES[issue.expected] ?? issue.expected}, got ${kindOf(issue.input)}${
         typeof issue.input === "string" || typeof issue.input === "number"
           ? ` (${describeValue(issue.input)})`

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { parseCidr } from "./cidr.ts";
 import { describeValue } from "./config-error.ts";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { parseListenAddress } from "./listen-address.ts";
+import { quote } from "./quote.ts";
 
 /** Cluster roles: exactly one production cluster; any number of peak clusters. */
 export const CLUSTER_ROLES = ["production", "peak"] as const;
@@ -19,8 +20,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 /** Why `name` is not a DNS label (RFC 1123), or `undefined` if it is one. */
 export function dnsLabelProblem(name: string, what: string): string | undefined {
   if (name.length <= 63 && DNS_LABEL.test(name)) return undefined;
-  const length = name.length > 63 ? ` (it has ${name.length})` : "";
-  return `${JSON.stringify(name)} is not a valid ${what}: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit${length}`;
+  const length = name.length > 63 && name.length <= 100 ? ` (it has ${name.length})` : "";
+  return `${quote(name)} is not a valid ${what}: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit${length}`;
 }
 
 function dnsLabel(what: string) {
@@ -50,10 +51,17 @@ export const cidrListSchema = z.array(cidrSchema).transform((cidrs) => [...new S
 export const maxEndpointsSchema = z.int().min(1).max(100_000);
 
 /**
- * A duration written with a unit (`500ms`, `30s`, `5m`, `1h30m`), output in milliseconds, at
- * least `minMs`.
+ * The longest a timer can wait: Node's setTimeout fires after 1 ms for any longer delay, so a
+ * duration that ends up in a timer must stay below this (about 24.8 days).
  */
-export function durationSchema(minMs: number) {
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration written with a unit (`500ms`, `30s`, `5m`, `1h30m`), output in milliseconds, from
+ * `minMs` to `maxMs` (at most {@link MAX_TIMER_MS}: every duration ends up in a timer).
+ */
+export function durationSchema(minMs: number, maxMs: number) {
+  if (!(maxMs <= MAX_TIMER_MS)) throw new RangeError(`maxMs ${maxMs} would overflow a timer`);
   return z.unknown().transform((input, ctx) => {
     if (typeof input === "number") {
       ctx.addIssue({
@@ -79,7 +87,15 @@ export function durationSchema(minMs: number) {
     if (result.ms < minMs) {
       ctx.addIssue({
         code: "custom",
-        message: `${JSON.stringify(input)} is too short; it must be at least ${minMs}ms`,
+        message: `${quote(input)} is too short; it must be at least ${formatDuration(minMs)}`,
+        input,
+      });
+      return z.NEVER;
+    }
+    if (result.ms > maxMs) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${quote(input)} is too long; it must be at most ${formatDuration(maxMs)}`,
         input,
       });
       return z.NEVER;
@@ -87,6 +103,9 @@ export function durationSchema(minMs: number) {
     return result.ms;
   });
 }
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 /** The message for a peak cluster without `allowedCIDRs`. */
 export const ALLOWED_CIDRS_REQUIRED =
@@ -135,7 +154,8 @@ export const clusterEntrySchema = z
   .strictObject({
     name: clusterNameSchema,
     role: z.enum(CLUSTER_ROLES),
-    kubeconfig: nonEmptyString,
+    // PATH_MAX: a longer path cannot be opened.
+    kubeconfig: nonEmptyString.max(4096),
     context: nonEmptyString.optional(),
     podCIDRs: cidrListSchema.optional(),
     serviceCIDRs: cidrListSchema.optional(),
@@ -160,7 +180,7 @@ function checkClusterList(value: unknown, ctx: z.RefinementCtx): void {
       } else {
         ctx.addIssue({
           code: "custom",
-          message: `${JSON.stringify(entry.name)} is used by clusters[${first}] too; cluster names must be unique`,
+          message: `${quote(entry.name)} is used by clusters[${first}] too; cluster names must be unique`,
           path: [index, "name"],
         });
       }
@@ -184,10 +204,11 @@ function checkClusterList(value: unknown, ctx: z.RefinementCtx): void {
 
 const queueSchema = z
   .strictObject({
-    qps: z.number().positive().default(10),
+    // Below 0.01 a retry would wait minutes for a token; Infinity is refused as not finite.
+    qps: z.number().min(0.01).default(10),
     burst: z.int().min(1).default(100),
-    baseDelay: durationSchema(1).default(5),
-    maxDelay: durationSchema(1).default(1_000_000),
+    baseDelay: durationSchema(1, HOUR).default(5),
+    maxDelay: durationSchema(1, DAY).default(1_000_000),
   })
   .superRefine(
     (queue, ctx) => {
@@ -212,15 +233,15 @@ const leaderElectionSchema = z
         if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
           ctx.addIssue({
             code: "custom",
-            message: `${JSON.stringify(name)} is not a valid Lease name: use lowercase letters, digits, "-" and ".", at most 253 characters`,
+            message: `${quote(name)} is not a valid Lease name: use lowercase letters, digits, "-" and ".", at most 253 characters`,
             input: name,
           });
         }
       })
       .default("kubeburst"),
-    leaseDuration: durationSchema(1000).default(15_000),
-    renewDeadline: durationSchema(1000).default(10_000),
-    retryPeriod: durationSchema(100).default(2000),
+    leaseDuration: durationSchema(1000, HOUR).default(15_000),
+    renewDeadline: durationSchema(1000, HOUR).default(10_000),
+    retryPeriod: durationSchema(100, HOUR).default(2000),
   })
   .superRefine(
     (election, ctx) => {
@@ -249,18 +270,18 @@ export const configFileSchema = z.strictObject({
     when: (payload) => Array.isArray(payload.value),
   }),
   namespace: dnsLabel("namespace").default("kubeburst"),
-  discoveryInterval: durationSchema(1000).default(30_000),
-  resyncPeriod: durationSchema(0).default(600_000),
+  discoveryInterval: durationSchema(1000, DAY).default(30_000),
+  resyncPeriod: durationSchema(0, DAY).default(600_000),
   workers: z.int().min(1).max(64).default(8),
   mode: z.enum(ENDPOINT_MODES).default("endpointslice"),
-  staleTTL: durationSchema(0).default(300_000),
-  syncTimeout: durationSchema(1000).default(120_000),
+  staleTTL: durationSchema(0, DAY).default(300_000),
+  syncTimeout: durationSchema(1000, HOUR).default(120_000),
   channelCapacity: z.int().min(1).max(1_000_000).default(1024),
   queue: queueSchema,
   api: z
     .strictObject({
-      timeout: durationSchema(1).default(30_000),
-      probeInterval: durationSchema(500).default(5_000),
+      timeout: durationSchema(1, HOUR).default(30_000),
+      probeInterval: durationSchema(500, HOUR).default(5_000),
     })
     .prefault({}),
   metrics: z

@@ -41,6 +41,9 @@ test("parseDuration refuses bad text with a message naming it", () => {
     ["0.5ms", /finer than a millisecond/],
     ["0.0001s", /finer than a millisecond/],
     ["99999999999999999h", /too long/],
+    ["1h".repeat(21), /^"1h1h.*" is too long to be a duration; write e.g./],
+    [`${"9".repeat(1_000_000)}h`, /^"9+…" \(1000001 characters\) is too long to be a duration/],
+    [`1${"x".repeat(30)}`, /^"1x+" has unknown unit "x+"/],
   ];
   for (const [text, pattern] of cases) {
     const result = parseDuration(text);

@@ -1,3 +1,5 @@
+import { quote } from "./quote.ts";
+
 /** A parsed duration in milliseconds, or why the text is not one. */
 export type DurationResult = { ok: true; ms: number } | { ok: false; message: string };
 
@@ -7,6 +9,9 @@ type Unit = keyof typeof UNIT_MS;
 const PART = /^(\d+)(?:\.(\d+))?([a-zµ]+)/i;
 const EXAMPLES = '"500ms", "30s", "5m", "1h" or "1h30m"';
 
+/** No real duration is longer (`999h59m59s999ms` has 15); a longer text is not parsed at all. */
+const MAX_DURATION_CHARS = 40;
+
 function isUnit(text: string): text is Unit {
   return Object.hasOwn(UNIT_MS, text);
 }
@@ -14,12 +19,16 @@ function isUnit(text: string): text is Unit {
 /**
  * Parses a duration such as `500ms`, `30s`, `1.5m`, `1h30m` into whole milliseconds: one or more
  * `<number><unit>` parts, units `ms`, `s`, `m`, `h`, summed. Refused, with a message quoting the
- * text: a number without a unit, negative values, unknown units, spaces, and values finer than a
- * millisecond or beyond `Number.MAX_SAFE_INTEGER` ms.
+ * text (cut when long): a number without a unit, negative values, unknown units, spaces, text
+ * longer than 40 characters, and values finer than a millisecond or beyond
+ * `Number.MAX_SAFE_INTEGER` ms.
  */
 export function parseDuration(text: string): DurationResult {
-  const quoted = JSON.stringify(text);
+  const quoted = quote(text);
   if (text === "") return { ok: false, message: `empty duration; write e.g. ${EXAMPLES}` };
+  if (text.length > MAX_DURATION_CHARS) {
+    return { ok: false, message: `${quoted} is too long to be a duration; write e.g. ${EXAMPLES}` };
+  }
   if (/^[-+]?\d+(\.\d+)?$/.test(text)) {
     return { ok: false, message: `${quoted} has no unit; write e.g. "${text}s" or "${text}ms"` };
   }
@@ -34,7 +43,7 @@ export function parseDuration(text: string): DurationResult {
     }
     const [part, whole = "", fraction = "", unit = ""] = match;
     if (!isUnit(unit)) {
-      return { ok: false, message: `${quoted} has unknown unit "${unit}"; use ms, s, m or h` };
+      return { ok: false, message: `${quoted} has unknown unit ${quote(unit)}; use ms, s, m or h` };
     }
     const scale = 10n ** BigInt(fraction.length);
     const scaled = (BigInt(whole) * scale + BigInt(fraction || "0")) * UNIT_MS[unit];

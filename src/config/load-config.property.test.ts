@@ -241,12 +241,16 @@ const UNITS: readonly [string, number][] = [
   ["h", 3_600_000],
 ];
 
-function durationArb(minMs: number): fc.Arbitrary<Duration> {
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** A duration from `minMs` to `maxMs` (each field's bounds; see config-schema.ts). */
+function durationArb(minMs: number, maxMs: number): fc.Arbitrary<Duration> {
   return fc
     .constantFrom(...UNITS)
     .chain(([unit, size]) =>
       fc
-        .integer({ min: Math.ceil(minMs / size), max: 100_000 })
+        .integer({ min: Math.ceil(minMs / size), max: Math.min(100_000, Math.floor(maxMs / size)) })
         .map((n) => ({ text: `${n}${unit}`, ms: n * size })),
     );
 }
@@ -256,7 +260,7 @@ function optional<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
 }
 
 const metricsArb: fc.Arbitrary<{ text: string; address: ListenAddress }> = fc.oneof(
-  fc.constantFrom("off", "").map((text) => ({ text, address: { enabled: false } as const })),
+  fc.constant({ text: "off", address: { enabled: false } as const }),
   fc
     .record({
       host: fc.oneof(fc.ipV4(), fc.constantFrom("", "localhost", "metrics.local", "[::1]")),
@@ -378,10 +382,10 @@ const clustersArb: fc.Arbitrary<ClusterModel[]> = fc
 
 const queueArb = fc
   .record({
-    qps: optional(fc.double({ min: 0, minExcluded: true, max: 1e12, noNaN: true })),
+    qps: optional(fc.double({ min: 0.01, max: 1e12, noNaN: true })),
     burst: optional(fc.integer({ min: 1, max: 2 ** 40 })),
-    baseDelay: optional(durationArb(1)),
-    maxDelay: optional(durationArb(1)),
+    baseDelay: optional(durationArb(1, HOUR)),
+    maxDelay: optional(durationArb(1, DAY)),
   })
   .filter(({ baseDelay, maxDelay }) => (baseDelay?.ms ?? 5) <= (maxDelay?.ms ?? 1_000_000));
 
@@ -415,15 +419,15 @@ const validConfigArb: fc.Arbitrary<ValidConfig> = fc.record({
   clusters: clustersArb,
   top: fc.record({
     namespace: optional(dnsLabelArb),
-    discoveryInterval: optional(durationArb(1000)),
-    resyncPeriod: optional(durationArb(0)),
+    discoveryInterval: optional(durationArb(1000, DAY)),
+    resyncPeriod: optional(durationArb(0, DAY)),
     workers: optional(fc.integer({ min: 1, max: 64 })),
     mode: optional(fc.constantFrom("endpointslice" as const, "endpoints" as const)),
-    staleTTL: optional(durationArb(0)),
-    syncTimeout: optional(durationArb(1000)),
+    staleTTL: optional(durationArb(0, DAY)),
+    syncTimeout: optional(durationArb(1000, HOUR)),
     channelCapacity: optional(fc.integer({ min: 1, max: 1_000_000 })),
     queue: optional(queueArb),
-    apiTimeout: optional(durationArb(1)),
+    apiTimeout: optional(durationArb(1, HOUR)),
     metrics: optional(metricsArb),
   }),
 });
@@ -603,7 +607,7 @@ const WRONG_VALUES: Record<Kind | "any", fc.Arbitrary<unknown>> = (() => {
       list,
       mapping,
       dnsLabelArb,
-      durationArb(0).map((d) => d.text),
+      durationArb(0, DAY).map((d) => d.text),
     ),
   };
 })();

@@ -169,7 +169,7 @@ test("every setting can be given", () => {
 
 test("metrics addresses", () => {
   const cases = [
-    ["", { enabled: false }],
+    ["off", { enabled: false }],
     ["[::1]:9100", { enabled: true, host: "::1", port: 9100 }],
     [":8080", { enabled: true, host: "", port: 8080 }],
   ] as const;
@@ -433,7 +433,7 @@ test("each invalid field gets an error naming it and the reason", () => {
       {
         name: "discoveryInterval too short",
         change: (s) => Object.assign(s, { discoveryInterval: "10ms" }),
-        want: [["discoveryInterval", /"10ms" is too short; it must be at least 1000ms/]],
+        want: [["discoveryInterval", /"10ms" is too short; it must be at least 1s/]],
       },
       {
         name: "discoveryInterval a list",
@@ -483,7 +483,7 @@ test("each invalid field gets an error naming it and the reason", () => {
       {
         name: "queue qps zero",
         change: (s) => Object.assign(s, { queue: { qps: 0 } }),
-        want: [["queue.qps", /0 is too small; it must be greater than 0/]],
+        want: [["queue.qps", /0 is too small; it must be at least 0.01/]],
       },
       {
         name: "queue burst fraction",
@@ -535,6 +535,21 @@ test("each invalid field gets an error naming it and the reason", () => {
         name: "metrics no port",
         change: (s) => Object.assign(s, { metrics: { address: "9090" } }),
         want: [["metrics.address", /"9090" has no port/]],
+      },
+      {
+        name: "metrics empty (only off turns the server off)",
+        change: (s) => Object.assign(s, { metrics: { address: "" } }),
+        want: [["metrics.address", /^empty; write host:port, e.g. "127.0.0.1:9090", or "off"/]],
+      },
+      {
+        name: "metrics a URL",
+        change: (s) => Object.assign(s, { metrics: { address: "http://127.0.0.1:9090" } }),
+        want: [["metrics.address", /is a URL; write HOST:PORT without a scheme or path/]],
+      },
+      {
+        name: "kubeconfig path longer than any path can be",
+        change: (s) => Object.assign(s.clusters[0]!, { kubeconfig: "k".repeat(5000) }),
+        want: [["clusters[0].kubeconfig", /^must be at most 4096 characters long$/]],
       },
       {
         name: "metrics bad port",
@@ -630,4 +645,130 @@ test("formatConfigErrors writes one line per error", () => {
     "config error: clusters[1].name: bad\nconfig error: YAML syntax error at line 1, column 2: x",
   );
   assert.equal(formatConfigErrors([]), "");
+});
+
+test("every duration that ends in a timer has a maximum, named in the message", () => {
+  // Node's setTimeout fires after 1 ms for anything above 2^31-1 ms (about 597 h): a longer
+  // api.timeout made every API call abort at once.
+  const cases: [string[], string, string][] = [
+    [["api", "timeout"], "597h", "1h"],
+    [["discoveryInterval"], "25h", "24h"],
+    [["resyncPeriod"], "25h", "24h"],
+    [["staleTTL"], "9999h", "24h"],
+    [["syncTimeout"], "61m", "1h"],
+    [["queue", "baseDelay"], "2h", "1h"],
+    [["queue", "maxDelay"], "25h", "24h"],
+    [["leaderElection", "leaseDuration"], "2h", "1h"],
+    [["leaderElection", "renewDeadline"], "2h", "1h"],
+    [["leaderElection", "retryPeriod"], "2h", "1h"],
+  ];
+  for (const [field, value, max] of cases) {
+    const settings: Record<string, unknown> = base();
+    if (field.length === 1) settings[field[0]!] = value;
+    else settings[field[0]!] = { [field[1]!]: value };
+    const errors = errorsOf(settings);
+    const at = errors.find((error) => error.path === field.join("."));
+    assert.ok(at, `${field.join(".")}: ${JSON.stringify(errors)}`);
+    assert.equal(at.message, `"${value}" is too long; it must be at most ${max}`);
+  }
+  const longest = { ...base(), api: { timeout: "1h" }, staleTTL: "24h", syncTimeout: "1h" };
+  assert.deepEqual(errorsOf(longest), [], "the maxima themselves are allowed");
+});
+
+test("a number that is not finite (1e309, .inf, .nan) is refused as such, in every numeric field", () => {
+  const head = stringify(base());
+  const cases: [string, string][] = [
+    ["queue:\n  qps: 1e309\n", "queue.qps"],
+    ["queue:\n  qps: .nan\n", "queue.qps"],
+    ["queue:\n  burst: .inf\n", "queue.burst"],
+    ["workers: -.inf\n", "workers"],
+    ["channelCapacity: .inf\n", "channelCapacity"],
+  ];
+  for (const [text, field] of cases) {
+    const result = parseConfig(head + text, "k.yaml");
+    assert.equal(result.ok, false, text);
+    if (result.ok) continue;
+    assert.deepEqual(
+      result.errors.map((error) => error.path),
+      [field],
+      text,
+    );
+    assert.match(result.errors[0]!.message, /^must be a finite number, got (-?Infinity|NaN)$/);
+  }
+  const peak = parseConfig(
+    head.replace("allowedCIDRs:", "maxEndpointsPerService: .inf\n    allowedCIDRs:"),
+    "k.yaml",
+  );
+  assert.deepEqual(peak.ok ? [] : peak.errors, [
+    {
+      path: "clusters[1].maxEndpointsPerService",
+      message: "must be a finite number, got Infinity",
+    },
+  ]);
+});
+
+test("a config of several YAML documents is refused as such", () => {
+  const result = parseConfig("workers: 1\n---\nworkers: 2\n", "k.yaml");
+  assert.deepEqual(result.ok ? [] : result.errors, [
+    {
+      path: "",
+      message:
+        'the config file must be one YAML document; a second one starts at line 2, column 1 (a "---" line separates documents)',
+    },
+  ]);
+});
+
+test("a huge value is quoted cut, with its length, wherever a message repeats it", () => {
+  const huge = "x".repeat(5_000_000);
+  const cases: [string, (s: Settings) => void][] = [
+    ["clusters[1].name", (s) => Object.assign(s.clusters[1]!, { name: huge })],
+    ["clusters[1].allowedCIDRs[0]", (s) => Object.assign(s.clusters[1]!, { allowedCIDRs: [huge] })],
+    ["discoveryInterval", (s) => Object.assign(s, { discoveryInterval: huge })],
+    ["mode", (s) => Object.assign(s, { mode: huge })],
+    ["metrics.address", (s) => Object.assign(s, { metrics: { address: `${huge}:80` } })],
+    ["leaderElection.leaseName", (s) => Object.assign(s, { leaderElection: { leaseName: huge } })],
+    ["workers", (s) => Object.assign(s, { workers: huge })],
+  ];
+  for (const [field, change] of cases) {
+    const settings = base();
+    change(settings);
+    const errors = errorsOf(settings);
+    assert.equal(errors.length, 1, `${field}: ${errors.length} errors`);
+    assert.equal(errors[0]!.path, field);
+    assert.ok(errors[0]!.message.length < 400, `${field}: ${errors[0]!.message.length} characters`);
+    assert.match(errors[0]!.message, /x…" \(500000\d characters\)/, field);
+  }
+  const key = errorsOf({ ...base(), [huge]: 1 });
+  assert.equal(key.length, 1);
+  assert.ok(key[0]!.path.length <= 100, "the path cuts the key too");
+  assert.match(key[0]!.message, /^unknown field "x+…" \(5000000 characters\); known fields: /);
+});
+
+test("loadConfigFile refuses a device and a file over 1 MiB, before reading them whole", async () => {
+  const folder = await mkdtemp(path.join(tmpdir(), "kubeburst-config-"));
+  try {
+    assert.deepEqual(await loadConfigFile("/dev/zero"), {
+      ok: false,
+      errors: [
+        {
+          path: "",
+          message:
+            'cannot read config file "/dev/zero": it is a character device, not a regular file',
+        },
+      ],
+    });
+    const big = path.join(folder, "big.yaml");
+    await writeFile(big, `# ${"x".repeat(1024 * 1024)}\n`);
+    assert.deepEqual(await loadConfigFile(big), {
+      ok: false,
+      errors: [
+        {
+          path: "",
+          message: `cannot read config file ${JSON.stringify(big)}: it is larger than 1 MiB, the limit`,
+        },
+      ],
+    });
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });

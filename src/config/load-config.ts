@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import type { ClusterSpec } from "./cluster-spec.ts";
@@ -10,6 +9,14 @@ import {
   type ENDPOINT_MODES,
 } from "./config-schema.ts";
 import type { ListenAddress } from "./listen-address.ts";
+import { quote, shorten } from "./quote.ts";
+import { MIB, readBoundedFile } from "./read-bounded-file.ts";
+
+/**
+ * The largest config file read: a config with a thousand clusters is under 200 KiB, and a
+ * bound keeps a wrong path (a device, a log file) from filling memory.
+ */
+export const CONFIG_MAX_BYTES = MIB;
 
 /** `endpointslice` (default: extra EndpointSlices) or `endpoints` (literal Endpoints rewrite). */
 export type EndpointMode = (typeof ENDPOINT_MODES)[number];
@@ -121,11 +128,15 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
       ok: false,
       errors: doc.errors.map((error) => {
         const where = error.linePos?.[0];
-        const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
-        return {
-          path: "",
-          message: `YAML syntax error${where === undefined ? "" : ` at line ${where.line}, column ${where.col}`}: ${reason}`,
-        };
+        const at = where === undefined ? "" : ` at line ${where.line}, column ${where.col}`;
+        if (error.code === "MULTIPLE_DOCS") {
+          return {
+            path: "",
+            message: `the config file must be one YAML document; a second one starts${at} (a "---" line separates documents)`,
+          };
+        }
+        const reason = shorten(error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ""));
+        return { path: "", message: `YAML syntax error${at}: ${reason}` };
       }),
     };
   }
@@ -133,7 +144,7 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = shorten(error instanceof Error ? error.message : String(error));
     return { ok: false, errors: [{ path: "", message: `YAML error: ${reason}` }] };
   }
   if (data === null || data === undefined) {
@@ -206,33 +217,19 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
 
 /**
  * Reads and parses the config file at `filePath` (see {@link parseConfig}). A file that cannot
- * be read is one error with path `""` naming the file and the reason. Never rejects.
+ * be read, is not a regular file (a device, a pipe) or is larger than {@link CONFIG_MAX_BYTES}
+ * is one error with path `""` naming the file and the reason. Never rejects.
  */
 export async function loadConfigFile(filePath: string): Promise<ConfigResult> {
   const absolute = path.resolve(filePath);
-  let text: string;
-  try {
-    text = await readFile(absolute, "utf8");
-  } catch (error) {
-    const code = error instanceof Error && "code" in error ? error.code : undefined;
-    const reason =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "it is a directory"
-            : error instanceof Error
-              ? error.message
-              : String(error);
+  const read = await readBoundedFile(absolute, CONFIG_MAX_BYTES);
+  if (!read.ok) {
     return {
       ok: false,
-      errors: [
-        { path: "", message: `cannot read config file ${JSON.stringify(absolute)}: ${reason}` },
-      ],
+      errors: [{ path: "", message: `cannot read config file ${quote(absolute)}: ${read.reason}` }],
     };
   }
-  return parseConfig(text, absolute);
+  return parseConfig(read.bytes.toString("utf8"), absolute);
 }
 
 /** One line per error: `config error: <path>: <message>` (no path part for file-level errors). */

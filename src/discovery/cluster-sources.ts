@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import {
   type ClusterSecret,
   type ClusterSpec,
@@ -7,7 +6,9 @@ import {
   parseClusterSecret,
 } from "../config/cluster-spec.ts";
 import type { ConfigError } from "../config/config-error.ts";
+import { readBoundedFile } from "../config/read-bounded-file.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
+import { KUBECONFIG_MAX_BYTES } from "../kube/load-kubeconfig.ts";
 
 /** The label that marks a Secret as a peak cluster's registration (SPEC M1). */
 export const CLUSTER_SECRET_LABEL = "kubeburst.io/cluster";
@@ -92,8 +93,9 @@ export async function readSecretClusters(
 export async function clusterFingerprint(spec: ClusterSpec): Promise<string> {
   const hash = createHash("sha256").update(clusterSpecHash(spec));
   if (spec.kubeconfig.kind === "path") {
-    const content = await readFile(spec.kubeconfig.path).catch(() => Buffer.from("\0unreadable"));
-    hash.update(content);
+    // Bounded as loading is: a path to /dev/zero must not be read for ever.
+    const read = await readBoundedFile(spec.kubeconfig.path, KUBECONFIG_MAX_BYTES);
+    hash.update(read.ok ? read.bytes : Buffer.from("\0unreadable"));
   }
   return hash.digest("hex");
 }

@@ -1,15 +1,62 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { stringify } from "yaml";
 import { type LoadKubeconfigOptions, type LoadResult, loadKubeconfig } from "./load-kubeconfig.ts";
 
-// Not certificates: client-node only base64-decodes these when a request is made.
-const FAKE_CA = Buffer.from("fake CA").toString("base64");
-const FAKE_CERT = Buffer.from("fake client cert").toString("base64");
-const FAKE_KEY = Buffer.from("fake client key").toString("base64");
+const files = mkdtempSync(path.join(tmpdir(), "kubeburst-kubeconfig-"));
+after(() => rmSync(files, { recursive: true, force: true }));
+const TOKEN_FILE = path.join(files, "token");
+writeFileSync(TOKEN_FILE, "from-file\n");
+
+/** A self-signed P-256 certificate and its key, made for this run (PEM files in `files`). */
+function selfSigned(name: string): { cert: string; key: string } {
+  const cert = path.join(files, `${name}.crt`);
+  const key = path.join(files, `${name}.key`);
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-subj",
+      `/CN=${name}`,
+      "-days",
+      "2",
+    ],
+    { stdio: "ignore" },
+  );
+  return { cert, key };
+}
+
+const CA_FILES = selfSigned("ca");
+const CLIENT_FILES = selfSigned("client");
+const base64Of = (file: string) => readFileSync(file).toString("base64");
+const CA = base64Of(CA_FILES.cert);
+const CERT = base64Of(CLIENT_FILES.cert);
+const KEY = base64Of(CLIENT_FILES.key);
+const pkcs8 = (options: { cipher?: string; passphrase?: string } = {}) =>
+  generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+    format: "pem",
+    type: "pkcs8",
+    ...options,
+  });
+const OTHER_KEY = Buffer.from(pkcs8()).toString("base64");
+const ENCRYPTED_KEY = Buffer.from(pkcs8({ cipher: "aes-256-cbc", passphrase: "x" })).toString(
+  "base64",
+);
 
 type Doc = {
   "current-context"?: unknown;
@@ -29,7 +76,7 @@ function base(): Doc {
     clusters: [
       {
         name: "peak",
-        cluster: { server: "https://198.18.32.1:6443", "certificate-authority-data": FAKE_CA },
+        cluster: { server: "https://198.18.32.1:6443", "certificate-authority-data": CA },
       },
       // Entries the chosen context does not use may be anything.
       { name: "other", cluster: { server: "http://x", "insecure-skip-tls-verify": true } },
@@ -37,7 +84,7 @@ function base(): Doc {
     users: [
       {
         name: "peak",
-        user: { "client-certificate-data": FAKE_CERT, "client-key-data": FAKE_KEY },
+        user: { "client-certificate-data": CERT, "client-key-data": KEY },
       },
       {
         name: "other",
@@ -46,11 +93,6 @@ function base(): Doc {
     ],
   };
 }
-
-const files = mkdtempSync(path.join(tmpdir(), "kubeburst-kubeconfig-"));
-after(() => rmSync(files, { recursive: true, force: true }));
-const TOKEN_FILE = path.join(files, "token");
-writeFileSync(TOKEN_FILE, "from-file\n");
 
 const safe: LoadKubeconfigOptions = { context: undefined, allowInsecure: false };
 const insecure: LoadKubeconfigOptions = { context: undefined, allowInsecure: true };
@@ -66,6 +108,12 @@ function problemsOf(result: LoadResult): string[] {
 const peakCluster = (doc: Doc) => doc.clusters[0]!.cluster;
 const peakUser = (doc: Doc) => doc.users[0]!.user!;
 
+/** Replaces the inline `<field>-data` of `body` with a reference to `file`. */
+function asFile(body: Record<string, unknown>, field: string, file: string): void {
+  delete body[`${field}-data`];
+  body[field] = file;
+}
+
 test("a safe kubeconfig loads with the chosen context, cluster and user", () => {
   const result = load(base());
   assert.ok(result.ok, JSON.stringify(result));
@@ -77,20 +125,153 @@ test("a safe kubeconfig loads with the chosen context, cluster and user", () => 
     "only the chosen entries are handed to client-node",
   );
   assert.equal(kc.getCurrentCluster()?.server, "https://198.18.32.1:6443");
-  assert.equal(kc.getCurrentCluster()?.caData, FAKE_CA);
+  assert.equal(kc.getCurrentCluster()?.caData, CA);
   assert.equal(kc.getCurrentCluster()?.skipTLSVerify, false);
-  assert.equal(kc.getCurrentUser()?.certData, FAKE_CERT);
-  assert.equal(kc.getCurrentUser()?.keyData, FAKE_KEY);
+  assert.equal(kc.getCurrentUser()?.certData, CERT);
+  assert.equal(kc.getCurrentUser()?.keyData, KEY);
 });
 
-test("fake certificate data is not validated, even when request options are built", async () => {
+test("the checked TLS material reaches the request options unchanged", async () => {
   const result = load(base());
   assert.ok(result.ok, JSON.stringify(result));
   const options: { ca?: unknown; cert?: unknown; key?: unknown } = {};
   await result.kubeConfig.applyToHTTPSOptions(options);
-  assert.deepEqual(options.ca, Buffer.from("fake CA"));
-  assert.deepEqual(options.cert, Buffer.from("fake client cert"));
-  assert.deepEqual(options.key, Buffer.from("fake client key"));
+  assert.deepEqual(options.ca, readFileSync(CA_FILES.cert));
+  assert.deepEqual(options.cert, readFileSync(CLIENT_FILES.cert));
+  assert.deepEqual(options.key, readFileSync(CLIENT_FILES.key));
+});
+
+test("TLS material that is not valid PEM is refused at load, naming the field", () => {
+  const garbage = Buffer.from("not a certificate").toString("base64");
+  const cases: { name: string; change: (doc: Doc) => void; want: string[] }[] = [
+    {
+      name: "client-key-data not base64",
+      change: (doc) => Object.assign(peakUser(doc), { "client-key-data": "%%% not base64 %%%" }),
+      want: [
+        'users[0].user.client-key-data: not valid base64; it must hold the PEM text base64-encoded (as "base64 -w0" writes it)',
+      ],
+    },
+    {
+      name: "client-key-data not a key",
+      change: (doc) => Object.assign(peakUser(doc), { "client-key-data": garbage }),
+      want: [
+        'users[0].user.client-key-data: holds no valid PEM private key (a "-----BEGIN … PRIVATE KEY-----" block)',
+      ],
+    },
+    {
+      name: "client-key-data a certificate",
+      change: (doc) => Object.assign(peakUser(doc), { "client-key-data": CERT }),
+      want: [
+        'users[0].user.client-key-data: holds no valid PEM private key (a "-----BEGIN … PRIVATE KEY-----" block)',
+      ],
+    },
+    {
+      name: "client-key-data encrypted",
+      change: (doc) => Object.assign(peakUser(doc), { "client-key-data": ENCRYPTED_KEY }),
+      want: [
+        "users[0].user.client-key-data: the private key is encrypted; kubeburst needs it unencrypted",
+      ],
+    },
+    {
+      name: "client-key-data of another certificate",
+      change: (doc) => Object.assign(peakUser(doc), { "client-key-data": OTHER_KEY }),
+      want: [
+        "users[0].user.client-key-data: the key does not belong to the certificate in users[0].user.client-certificate-data",
+      ],
+    },
+    {
+      name: "client-certificate-data not a certificate",
+      change: (doc) => Object.assign(peakUser(doc), { "client-certificate-data": garbage }),
+      want: [
+        'users[0].user.client-certificate-data: holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)',
+      ],
+    },
+    {
+      name: "client-certificate-data with a broken block",
+      change: (doc) =>
+        Object.assign(peakUser(doc), {
+          "client-certificate-data": Buffer.from(
+            `${readFileSync(CLIENT_FILES.cert, "utf8")}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`,
+          ).toString("base64"),
+        }),
+      want: [
+        "users[0].user.client-certificate-data: certificate 2 of 2 is not a valid X.509 certificate",
+      ],
+    },
+    {
+      name: "certificate-authority-data not a certificate",
+      change: (doc) => Object.assign(peakCluster(doc), { "certificate-authority-data": garbage }),
+      want: [
+        'clusters[0].cluster.certificate-authority-data: holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)',
+      ],
+    },
+    {
+      name: "a certificate without its key",
+      change: (doc) => delete peakUser(doc)["client-key-data"],
+      want: [
+        "users[0].user.client-key-data: required with a client certificate (the key of the certificate in client-certificate-data)",
+      ],
+    },
+    {
+      name: "a key without its certificate",
+      change: (doc) => delete peakUser(doc)["client-certificate-data"],
+      want: [
+        "users[0].user.client-certificate-data: required with a client key (the certificate the key in client-key-data belongs to)",
+      ],
+    },
+  ];
+  for (const { name, change, want } of cases) {
+    const doc = base();
+    change(doc);
+    for (const options of [safe, insecure]) {
+      assert.deepEqual(problemsOf(load(doc, options)), want, name);
+    }
+  }
+  const bundle = base();
+  Object.assign(peakCluster(bundle), {
+    "certificate-authority-data": Buffer.from(
+      readFileSync(CA_FILES.cert, "utf8") + readFileSync(CLIENT_FILES.cert, "utf8"),
+    ).toString("base64"),
+  });
+  assert.ok(load(bundle).ok, "a CA bundle of several certificates loads");
+});
+
+test("fields of the wrong type and proxy-url are refused, naming the field", () => {
+  const cases: { name: string; change: (doc: Doc) => void; want: string[] }[] = [
+    {
+      name: "proxy-url",
+      change: (doc) => Object.assign(peakCluster(doc), { "proxy-url": "http://198.18.0.9:3128" }),
+      want: [
+        "clusters[0].cluster.proxy-url: not supported; kubeburst connects directly to the API server (remove the field, or run kubeburst where the server is reachable)",
+      ],
+    },
+    {
+      name: "insecure-skip-tls-verify as a string",
+      change: (doc) => Object.assign(peakCluster(doc), { "insecure-skip-tls-verify": "true" }),
+      want: ["clusters[0].cluster.insecure-skip-tls-verify: expected true or false, got a string"],
+    },
+    {
+      name: "certificate-authority-data a number",
+      change: (doc) => Object.assign(peakCluster(doc), { "certificate-authority-data": 123 }),
+      want: [
+        "clusters[0].cluster.certificate-authority-data: expected a string, got a whole number",
+      ],
+    },
+    {
+      name: "token a mapping",
+      change: (doc) => {
+        doc.users[0]!.user = { token: { value: "x" } };
+      },
+      want: ["users[0].user.token: expected a string, got a mapping"],
+    },
+  ];
+  for (const { name, change, want } of cases) {
+    const doc = base();
+    change(doc);
+    for (const options of [safe, insecure]) {
+      assert.deepEqual(problemsOf(load(doc, options)), want, name);
+    }
+  }
 });
 
 test("safe kubeconfigs load", () => {
@@ -131,7 +312,7 @@ test("the context option wins over current-context", () => {
   doc.contexts.push({ name: "second", context: { cluster: "second", user: "second" } });
   doc.clusters.push({
     name: "second",
-    cluster: { server: "https://198.18.48.1:6443", "certificate-authority-data": FAKE_CA },
+    cluster: { server: "https://198.18.48.1:6443", "certificate-authority-data": CA },
   });
   doc.users.push({ name: "second", user: { token: "t2" } });
   const result = load(doc, { ...safe, context: "second" });
@@ -157,25 +338,28 @@ test("insecure settings are refused, naming the field, and allowInsecure lets ea
     },
     {
       name: "certificate-authority file",
-      change: (doc) => Object.assign(peakCluster(doc), { "certificate-authority": "/etc/ca.crt" }),
+      change: (doc) => asFile(peakCluster(doc), "certificate-authority", CA_FILES.cert),
       want: [
         [
           "clusters[0].cluster.certificate-authority",
-          /file reference "\/etc\/ca.crt" reads a local file on kubeburst's own filesystem \(an inline kubeconfig cannot carry files\); put the content inline with certificate-authority-data/,
+          /file reference ".*\/ca.crt" reads a local file on kubeburst's own filesystem \(an inline kubeconfig cannot carry files\); put the content inline with certificate-authority-data/,
         ],
       ],
     },
     {
       name: "client-certificate file",
-      change: (doc) => Object.assign(peakUser(doc), { "client-certificate": "cert.pem" }),
+      change: (doc) => asFile(peakUser(doc), "client-certificate", CLIENT_FILES.cert),
       want: [
-        ["users[0].user.client-certificate", /file reference "cert.pem".*client-certificate-data/],
+        [
+          "users[0].user.client-certificate",
+          /file reference ".*\/client.crt".*client-certificate-data/,
+        ],
       ],
     },
     {
       name: "client-key file",
-      change: (doc) => Object.assign(peakUser(doc), { "client-key": "key.pem" }),
-      want: [["users[0].user.client-key", /file reference "key.pem".*client-key-data/]],
+      change: (doc) => asFile(peakUser(doc), "client-key", CLIENT_FILES.key),
+      want: [["users[0].user.client-key", /file reference ".*\/client.key".*client-key-data/]],
     },
     {
       name: "tokenFile",
@@ -211,12 +395,10 @@ test("insecure settings are refused, naming the field, and allowInsecure lets ea
     {
       name: "every problem at once",
       change: (doc) => {
-        Object.assign(peakCluster(doc), {
-          server: "http://x",
-          "insecure-skip-tls-verify": true,
-          "certificate-authority": "ca",
-        });
-        Object.assign(peakUser(doc), { exec: { command: "x" }, "client-key": "k" });
+        Object.assign(peakCluster(doc), { server: "http://x", "insecure-skip-tls-verify": true });
+        asFile(peakCluster(doc), "certificate-authority", CA_FILES.cert);
+        Object.assign(peakUser(doc), { exec: { command: "x" } });
+        asFile(peakUser(doc), "client-key", CLIENT_FILES.key);
       },
       want: [
         ["clusters[0].cluster.server", /not an https/],
@@ -253,17 +435,64 @@ test("a file reference in a kubeconfig file is named as one too, without the inl
   ]);
 });
 
-test("with allowInsecure, relative file references are resolved next to the kubeconfig file", () => {
+test("with allowInsecure, relative file references are resolved next to the kubeconfig file and read at load", () => {
   const doc = base();
-  Object.assign(peakCluster(doc), { "certificate-authority": "ca.crt" });
-  doc.users[0]!.user = { "client-key": "/abs/key.pem", tokenFile: "token" };
+  asFile(peakCluster(doc), "certificate-authority", "ca.crt");
+  doc.users[0]!.user = {
+    "client-certificate": "client.crt",
+    "client-key": CLIENT_FILES.key,
+    tokenFile: "token",
+  };
   const file = path.join(files, "relative");
   writeFileSync(file, stringify(doc));
   const result = loadKubeconfig({ kind: "path", path: file }, insecure);
   assert.ok(result.ok, JSON.stringify(result));
-  assert.equal(result.kubeConfig.getCurrentCluster()?.caFile, path.join(files, "ca.crt"));
-  assert.equal(result.kubeConfig.getCurrentUser()?.keyFile, "/abs/key.pem");
-  assert.equal(result.kubeConfig.getCurrentUser()?.token, "from-file", "read and trimmed");
+  const cluster = result.kubeConfig.getCurrentCluster();
+  const user = result.kubeConfig.getCurrentUser();
+  // Inlined, so that client-node never reads a file itself (without a size bound).
+  assert.equal(cluster?.caFile, undefined);
+  assert.equal(cluster?.caData, CA);
+  assert.equal(user?.certData, CERT);
+  assert.equal(user?.keyData, KEY);
+  assert.equal(user?.token, "from-file", "read and trimmed");
+});
+
+test("with allowInsecure, referenced files are checked like inline data, and bounded", () => {
+  const cases: { name: string; change: (doc: Doc) => void; want: string[] }[] = [
+    {
+      name: "a file and its -data field",
+      change: (doc) => Object.assign(peakUser(doc), { "client-key": CLIENT_FILES.key }),
+      want: ["users[0].user.client-key: set only one of client-key and client-key-data"],
+    },
+    {
+      name: "a key file that holds a certificate",
+      change: (doc) => asFile(peakUser(doc), "client-key", CLIENT_FILES.cert),
+      want: [
+        `users[0].user.client-key ("${CLIENT_FILES.cert}"): holds no valid PEM private key (a "-----BEGIN … PRIVATE KEY-----" block)`,
+      ],
+    },
+    {
+      name: "an endless CA file",
+      change: (doc) => asFile(peakCluster(doc), "certificate-authority", "/dev/zero"),
+      want: [
+        'clusters[0].cluster.certificate-authority: cannot read "/dev/zero": it is a character device, not a regular file',
+      ],
+    },
+    {
+      name: "an endless token file",
+      change: (doc) => {
+        doc.users[0]!.user = { tokenFile: "/dev/zero" };
+      },
+      want: [
+        'users[0].user.tokenFile: cannot read "/dev/zero": it is a character device, not a regular file',
+      ],
+    },
+  ];
+  for (const { name, change, want } of cases) {
+    const doc = base();
+    change(doc);
+    assert.deepEqual(problemsOf(load(doc, insecure)), want, name);
+  }
 });
 
 test("with allowInsecure, an unreadable token file is a problem naming the field", () => {
@@ -271,7 +500,7 @@ test("with allowInsecure, an unreadable token file is a problem naming the field
   const missing = path.join(files, "no-token");
   doc.users[0]!.user = { tokenFile: missing };
   assert.deepEqual(problemsOf(load(doc, insecure)), [
-    `users[0].user.tokenFile: cannot read ${missing}: no such file`,
+    `users[0].user.tokenFile: cannot read ${JSON.stringify(missing)}: no such file`,
   ]);
 });
 
@@ -352,18 +581,42 @@ test("missing entries are errors even with allowInsecure", () => {
   }
 });
 
+const BIG_TEXT = `# ${"x".repeat(1024 * 1024)}\n`;
+const BIG_FILE = path.join(files, "big");
+writeFileSync(BIG_FILE, BIG_TEXT);
+
 test("unreadable files and bad YAML are one problem each", () => {
   const missing = path.join(files, "nope");
   const cases: [string, LoadResult, string | RegExp][] = [
     [
       "missing file",
       loadKubeconfig({ kind: "path", path: missing }, insecure),
-      `cannot read kubeconfig ${missing}: no such file`,
+      `cannot read kubeconfig ${JSON.stringify(missing)}: no such file`,
     ],
     [
       "directory",
       loadKubeconfig({ kind: "path", path: files }, insecure),
-      `cannot read kubeconfig ${files}: it is a directory`,
+      `cannot read kubeconfig ${JSON.stringify(files)}: it is a directory`,
+    ],
+    [
+      "an endless device",
+      loadKubeconfig({ kind: "path", path: "/dev/zero" }, insecure),
+      'cannot read kubeconfig "/dev/zero": it is a character device, not a regular file',
+    ],
+    [
+      "a file over 1 MiB",
+      loadKubeconfig({ kind: "path", path: BIG_FILE }, insecure),
+      `cannot read kubeconfig ${JSON.stringify(BIG_FILE)}: it is larger than 1 MiB, the limit`,
+    ],
+    [
+      "inline text over 1 MiB",
+      loadKubeconfig({ kind: "inline", text: BIG_TEXT }, insecure),
+      "kubeconfig is larger than 1 MiB, the limit",
+    ],
+    [
+      "two YAML documents",
+      loadKubeconfig({ kind: "inline", text: "users: []\n---\nusers: []\n" }, insecure),
+      'a kubeconfig must be one YAML document; a second one starts at line 2, column 1 (a "---" line separates documents)',
     ],
     [
       "unclosed flow sequence",
@@ -424,4 +677,22 @@ test("refusalHint replaces the pointer to allowInsecureKubeconfig (a Secret cann
     'clusters[0].cluster.server: "http://h" is not an https:// URL; without TLS the credentials travel unprotected; refused in a Secret',
     "users[0].user.exec: exec plugins run a local program; refused in a Secret",
   ]);
+});
+
+test("long names are quoted cut, and a long list of names is cut too", () => {
+  const doc = base();
+  const huge = "n".repeat(1_000_000);
+  for (let i = 0; i < 30; i++) doc.contexts.push({ name: `c${i}`, context: {} });
+  const problems = problemsOf(load(doc, { ...safe, context: huge }));
+  assert.equal(problems.length, 1);
+  assert.ok(problems[0]!.length < 500, `${problems[0]!.length} characters`);
+  assert.match(
+    problems[0]!,
+    /^context setting: "n+…" \(1000000 characters\) names no entry in contexts; it has "peak", "other", "c0", .*, "c7" and 22 more$/,
+  );
+  const server = base();
+  Object.assign(peakCluster(server), { server: `${"s".repeat(1_000_000)}:6443` });
+  const serverProblems = problemsOf(load(server));
+  assert.equal(serverProblems.length, 1);
+  assert.ok(serverProblems[0]!.length < 300, serverProblems[0]);
 });

@@ -1,8 +1,19 @@
-import { readFileSync } from "node:fs";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parseDocument } from "yaml";
 import type { KubeconfigSource } from "../config/cluster-spec.ts";
+import { kindOf } from "../config/config-error.ts";
+import { quote, shorten } from "../config/quote.ts";
+import { MIB, readBoundedFileSync } from "../config/read-bounded-file.ts";
+
+/**
+ * The largest kubeconfig, and the largest file one may reference, that is read. Kubernetes keeps
+ * a Secret (and so a kubeconfig registered by one) under 1 MiB; a kubeconfig with inline
+ * certificates takes a few KiB per cluster, and a CA bundle a few hundred KiB. A path to a device
+ * or a log file must not fill memory.
+ */
+export const KUBECONFIG_MAX_BYTES = MIB;
 
 /** A loaded kubeconfig set to the chosen context, or every reason it was refused. */
 export type LoadResult = { ok: true; kubeConfig: KubeConfig } | { ok: false; problems: string[] };
@@ -33,6 +44,25 @@ const FILE_FIELDS: Readonly<Record<string, string>> = {
 /** Any other cluster or user field whose name ends in `file` or `path` is taken to name a local file. */
 const FILE_LIKE_KEY = /(file|path)$/i;
 
+/** Fields client-node reads that must be strings, and the one that must be a boolean. */
+const STRING_FIELDS = {
+  cluster: ["certificate-authority", "certificate-authority-data", "tls-server-name", "proxy-url"],
+  user: [
+    "token",
+    "tokenFile",
+    "token-file",
+    "username",
+    "password",
+    "client-certificate",
+    "client-certificate-data",
+    "client-key",
+    "client-key-data",
+  ],
+} as const;
+
+/** Names listed in a message: enough to spot a typo, never a whole huge list. */
+const MAX_LISTED_NAMES = 10;
+
 type Doc = Record<string, unknown>;
 
 interface Entry {
@@ -52,11 +82,7 @@ function isSet(value: unknown): boolean {
 }
 
 function readReason(error: unknown): string {
-  const code = error instanceof Error && "code" in error ? error.code : undefined;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EACCES") return "permission denied";
-  if (code === "EISDIR") return "it is a directory";
-  return error instanceof Error ? error.message : String(error);
+  return shorten(error instanceof Error ? error.message : String(error));
 }
 
 function parseKubeconfigText(
@@ -67,8 +93,14 @@ function parseKubeconfigText(
   const error = parsed.errors[0];
   if (error !== undefined) {
     const where = error.linePos?.[0];
-    const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
     const at = where === undefined ? "" : ` at line ${where.line}, column ${where.col}`;
+    if (error.code === "MULTIPLE_DOCS") {
+      return {
+        ok: false,
+        problem: `a kubeconfig must be one YAML document; a second one starts${at} (a "---" line separates documents)`,
+      };
+    }
+    const reason = shorten(error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ""));
     return { ok: false, problem: `kubeconfig YAML syntax error${at}: ${reason}` };
   }
   let data: unknown;
@@ -91,10 +123,13 @@ function parseKubeconfigText(
 function namesIn(list: unknown): string {
   const names = Array.isArray(list)
     ? list.flatMap((item: unknown) =>
-        isRecord(item) && typeof item.name === "string" ? [JSON.stringify(item.name)] : [],
+        isRecord(item) && typeof item.name === "string" ? [item.name] : [],
       )
     : [];
-  return names.length === 0 ? "it has none" : `it has ${names.join(", ")}`;
+  if (names.length === 0) return "it has none";
+  const shown = names.slice(0, MAX_LISTED_NAMES).map(quote).join(", ");
+  const more = names.length - MAX_LISTED_NAMES;
+  return `it has ${shown}${more > 0 ? ` and ${more} more` : ""}`;
 }
 
 /**
@@ -118,17 +153,15 @@ function findEntry(
   }
   const [index, ...others] = matches;
   if (index === undefined) {
-    problems.push(
-      `${referredBy}: ${JSON.stringify(name)} names no entry in ${listKey}; ${namesIn(list)}`,
-    );
+    problems.push(`${referredBy}: ${quote(name)} names no entry in ${listKey}; ${namesIn(list)}`);
     return undefined;
   }
   const at = `${listKey}[${index}]`;
   if (others.length > 0) {
-    const also = others.map((other) => `${listKey}[${other}]`).join(", ");
-    problems.push(
-      `${at}.name: ${JSON.stringify(name)} is also the name of ${also}; names must be unique`,
-    );
+    const shown = others.slice(0, MAX_LISTED_NAMES).map((other) => `${listKey}[${other}]`);
+    const more = others.length - shown.length;
+    const also = `${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
+    problems.push(`${at}.name: ${quote(name)} is also the name of ${also}; names must be unique`);
   }
   const item = (list as unknown[])[index] as Doc;
   const body: unknown = item[bodyKey];
@@ -172,14 +205,40 @@ function checkServer(
     return;
   }
   if (!URL.canParse(server)) {
-    problems.push(`${where}: ${JSON.stringify(server)} is not a URL`);
+    problems.push(`${where}: ${quote(server)} is not a URL`);
     return;
   }
   if (!allowInsecure && new URL(server).protocol !== "https:") {
     problems.push(
-      `${where}: ${JSON.stringify(server)} is not an https:// URL; without TLS the credentials travel unprotected; ${hint}`,
+      `${where}: ${quote(server)} is not an https:// URL; without TLS the credentials travel unprotected; ${hint}`,
     );
   }
+}
+
+/** Fields of the wrong type, which client-node would misread (`"true"` as false) or throw on. */
+function typeProblems(entry: Entry, bodyKey: "cluster" | "user"): string[] {
+  const problems: string[] = [];
+  for (const key of STRING_FIELDS[bodyKey]) {
+    const value = entry.body[key];
+    if (isSet(value) && typeof value !== "string") {
+      problems.push(`${entry.at}.${bodyKey}.${key}: expected a string, got ${kindOf(value)}`);
+    }
+  }
+  const skip = entry.body["insecure-skip-tls-verify"];
+  if (bodyKey === "cluster" && isSet(skip) && typeof skip !== "boolean") {
+    problems.push(
+      `${entry.at}.cluster.insecure-skip-tls-verify: expected true or false, got ${kindOf(skip)}`,
+    );
+  }
+  return problems;
+}
+
+/** Settings client-node reads but kubeburst's own client does not honour. */
+function unsupportedProblems(cluster: Entry): string[] {
+  if (!isSet(cluster.body["proxy-url"])) return [];
+  return [
+    `${cluster.at}.cluster.proxy-url: not supported; kubeburst connects directly to the API server (remove the field, or run kubeburst where the server is reachable)`,
+  ];
 }
 
 function fileReferenceProblems(
@@ -193,7 +252,7 @@ function fileReferenceProblems(
     if (!isSet(value)) continue;
     const instead = FILE_FIELDS[key];
     if (instead === undefined && !FILE_LIKE_KEY.test(key)) continue;
-    const file = typeof value === "string" ? JSON.stringify(value) : "a path";
+    const file = typeof value === "string" ? quote(value) : "a path";
     const whose =
       sourceKind === "inline"
         ? " on kubeburst's own filesystem (an inline kubeconfig cannot carry files)"
@@ -252,56 +311,220 @@ function resolveFiles(body: Doc, folder: string | undefined): Doc {
   return out;
 }
 
+/** Reads a file a kubeconfig refers to (allowed only with allowInsecure), bounded in size. */
+function readReferenced(file: string, where: string, problems: string[]): Buffer | undefined {
+  const read = readBoundedFileSync(file, KUBECONFIG_MAX_BYTES);
+  if (read.ok) return read.bytes;
+  problems.push(`${where}: cannot read ${quote(file)}: ${read.reason}`);
+  return undefined;
+}
+
 /**
- * Replaces a token file (`tokenFile`, or client-node's `token-file`) by its content: client-node
- * knows only `token-file` and would throw a message that names no field.
+ * Replaces a token file (`tokenFile`, or client-node's `token-file`) by its content, read once and
+ * bounded in size: client-node knows only `token-file`, would throw a message that names no
+ * field, and would read the file without a bound at every refresh. An inline `token` wins.
  */
 function inlineTokenFile(user: Entry, body: Doc, problems: string[]): Doc {
-  if (isSet(body.token)) return body;
+  const { tokenFile: _camel, "token-file": _kebab, ...rest } = body;
+  if (isSet(body.token)) return rest;
   for (const key of ["tokenFile", "token-file"]) {
     const file = body[key];
     if (typeof file !== "string" || file === "") continue;
-    const { tokenFile: _camel, "token-file": _kebab, ...rest } = body;
-    try {
-      return { ...rest, token: readFileSync(file, "utf8").trim() };
-    } catch (error) {
-      problems.push(`${user.at}.user.${key}: cannot read ${file}: ${readReason(error)}`);
-      return rest;
-    }
+    const bytes = readReferenced(file, `${user.at}.user.${key}`, problems);
+    return bytes === undefined ? rest : { ...rest, token: bytes.toString("utf8").trim() };
   }
   return body;
 }
 
+/** PEM material of one credential, with the field it came from (for messages). */
+interface Material {
+  where: string;
+  bytes: Buffer;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
 /**
- * Loads a kubeconfig safely: reads it (a file synchronously, or inline text), parses the YAML,
- * and checks only the entries the chosen context uses (`options.context`, else
- * `current-context`). Unless `options.allowInsecure`, refuses a non-https server,
- * `insecure-skip-tls-verify: true`, exec plugins, auth providers and every file reference
- * (only the `-data` fields and `token` are inline). A missing context, cluster or user, an
- * unreadable file and invalid YAML are always problems. Every problem is reported at once, each
- * naming its field. Only the chosen context, cluster and user are handed to client-node, as the
- * document that was checked, so unrelated entries can neither break loading nor make it read
- * files. Never throws.
+ * The PEM text of a credential: the `-data` field base64-decoded, or (with allowInsecure, whose
+ * caller has resolved the path) the referenced file read. Never echoes the content: it may be
+ * a private key.
+ */
+function materialOf(
+  entry: Entry,
+  bodyKey: "cluster" | "user",
+  body: Doc,
+  fileKey: string,
+  allowInsecure: boolean,
+  problems: string[],
+): Material | undefined {
+  const dataKey = `${fileKey}-data`;
+  const data = body[dataKey];
+  const file = body[fileKey];
+  const at = `${entry.at}.${bodyKey}`;
+  if (allowInsecure && isSet(data) && isSet(file)) {
+    problems.push(`${at}.${fileKey}: set only one of ${fileKey} and ${dataKey}`);
+    return undefined;
+  }
+  if (typeof data === "string" && data !== "") {
+    const compact = data.replace(/\s+/g, "");
+    if (!BASE64.test(compact) || compact.length % 4 !== 0) {
+      problems.push(
+        `${at}.${dataKey}: not valid base64; it must hold the PEM text base64-encoded (as "base64 -w0" writes it)`,
+      );
+      return undefined;
+    }
+    return { where: `${at}.${dataKey}`, bytes: Buffer.from(compact, "base64") };
+  }
+  // Without allowInsecure a file reference is already a problem; it is not read.
+  if (allowInsecure && typeof file === "string" && file !== "") {
+    const bytes = readReferenced(file, `${at}.${fileKey}`, problems);
+    return bytes === undefined ? undefined : { where: `${at}.${fileKey} (${quote(file)})`, bytes };
+  }
+  return undefined;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The certificates of `material` (a bundle may hold several), or a problem naming its field. */
+function certificatesIn(material: Material, problems: string[]): X509Certificate[] | undefined {
+  const blocks = material.bytes.toString("utf8").match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    problems.push(
+      `${material.where}: holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`,
+    );
+    return undefined;
+  }
+  const certificates: X509Certificate[] = [];
+  for (const [index, block] of blocks.entries()) {
+    try {
+      certificates.push(new X509Certificate(block));
+    } catch {
+      const which =
+        blocks.length === 1 ? "its certificate" : `certificate ${index + 1} of ${blocks.length}`;
+      problems.push(`${material.where}: ${which} is not a valid X.509 certificate`);
+      return undefined;
+    }
+  }
+  return certificates;
+}
+
+/** PKCS#8 and the traditional OpenSSL format mark an encrypted key in the PEM text itself. */
+const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/;
+
+/** The private key of `material`, or a problem naming its field. */
+function privateKeyIn(material: Material, problems: string[]): KeyObject | undefined {
+  if (ENCRYPTED_PEM.test(material.bytes.toString("utf8"))) {
+    problems.push(
+      `${material.where}: the private key is encrypted; kubeburst needs it unencrypted`,
+    );
+    return undefined;
+  }
+  try {
+    return createPrivateKey({ key: material.bytes, format: "pem" });
+  } catch {
+    problems.push(
+      `${material.where}: holds no valid PEM private key (a "-----BEGIN … PRIVATE KEY-----" block)`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * Checks the TLS material of the chosen cluster and user: the CA bundle, the client certificate
+ * and the client key must each be valid PEM, the key must belong to the certificate, and neither
+ * comes without the other. Returns the bodies to hand to client-node, with referenced files (if
+ * allowed) replaced by their content, so that client-node never reads a file itself.
+ */
+function credentialBodies(
+  cluster: Entry,
+  clusterBody: Doc,
+  user: Entry,
+  userBody: Doc,
+  allowInsecure: boolean,
+  problems: string[],
+): { cluster: Doc; user: Doc } {
+  const ca = materialOf(
+    cluster,
+    "cluster",
+    clusterBody,
+    "certificate-authority",
+    allowInsecure,
+    problems,
+  );
+  const cert = materialOf(user, "user", userBody, "client-certificate", allowInsecure, problems);
+  const key = materialOf(user, "user", userBody, "client-key", allowInsecure, problems);
+  if (ca !== undefined) certificatesIn(ca, problems);
+  const chain = cert === undefined ? undefined : certificatesIn(cert, problems);
+  const privateKey = key === undefined ? undefined : privateKeyIn(key, problems);
+  const leaf = chain?.[0];
+  if (leaf !== undefined && privateKey !== undefined && !leaf.checkPrivateKey(privateKey)) {
+    problems.push(`${key?.where}: the key does not belong to the certificate in ${cert?.where}`);
+  }
+  const has = (body: Doc, field: string) => isSet(body[field]) || isSet(body[`${field}-data`]);
+  if (has(userBody, "client-certificate") && !has(userBody, "client-key")) {
+    problems.push(
+      `${user.at}.user.client-key-data: required with a client certificate (the key of the certificate in client-certificate-data)`,
+    );
+  }
+  if (has(userBody, "client-key") && !has(userBody, "client-certificate")) {
+    problems.push(
+      `${user.at}.user.client-certificate-data: required with a client key (the certificate the key in client-key-data belongs to)`,
+    );
+  }
+  const inline = (body: Doc, fileKey: string, material: Material | undefined): Doc => {
+    if (!isSet(body[fileKey]) || material === undefined) return body;
+    const { [fileKey]: _file, ...rest } = body;
+    return { ...rest, [`${fileKey}-data`]: material.bytes.toString("base64") };
+  };
+  return {
+    cluster: inline(clusterBody, "certificate-authority", ca),
+    user: inline(inline(userBody, "client-certificate", cert), "client-key", key),
+  };
+}
+
+/** The kubeconfig's text, read within {@link KUBECONFIG_MAX_BYTES}, or the one problem. */
+function kubeconfigText(
+  source: KubeconfigSource,
+): { ok: true; text: string } | { ok: false; problem: string } {
+  if (source.kind === "inline") {
+    if (Buffer.byteLength(source.text, "utf8") > KUBECONFIG_MAX_BYTES) {
+      return {
+        ok: false,
+        problem: `kubeconfig is larger than ${KUBECONFIG_MAX_BYTES / MIB} MiB, the limit`,
+      };
+    }
+    return { ok: true, text: source.text };
+  }
+  const read = readBoundedFileSync(source.path, KUBECONFIG_MAX_BYTES);
+  if (!read.ok) {
+    return { ok: false, problem: `cannot read kubeconfig ${quote(source.path)}: ${read.reason}` };
+  }
+  return { ok: true, text: read.bytes.toString("utf8") };
+}
+
+/**
+ * Loads a kubeconfig safely: reads it (a regular file of at most {@link KUBECONFIG_MAX_BYTES},
+ * synchronously, or inline text), parses the YAML (one document), and checks only the entries
+ * the chosen context uses (`options.context`, else `current-context`). Unless
+ * `options.allowInsecure`, refuses a non-https server, `insecure-skip-tls-verify: true`, exec
+ * plugins, auth providers and every file reference (only the `-data` fields and `token` are
+ * inline). Always refuses `proxy-url` (kubeburst's client connects directly), fields of the wrong
+ * type, and TLS material that is not valid PEM (a CA, client certificate or key that would fail
+ * only at the first request, with an error that names no field). A missing context, cluster or
+ * user, an unreadable, oversized or non-regular file and invalid YAML are always problems. Every
+ * problem is reported at once, each naming its field; a value is never quoted whole when long,
+ * and credentials are never quoted. Only the chosen context, cluster and user are handed to
+ * client-node, as the document that was checked, with referenced files (when allowed) already
+ * read, so unrelated entries can neither break loading nor make it read files. Never throws.
  */
 export function loadKubeconfig(
   source: KubeconfigSource,
   options: LoadKubeconfigOptions,
 ): LoadResult {
   const hint = options.refusalHint ?? INSECURE_HINT;
-  let text: string;
-  if (source.kind === "path") {
-    try {
-      text = readFileSync(source.path, "utf8");
-    } catch (error) {
-      return {
-        ok: false,
-        problems: [`cannot read kubeconfig ${source.path}: ${readReason(error)}`],
-      };
-    }
-  } else {
-    text = source.text;
-  }
-  const parsed = parseKubeconfigText(text);
+  const read = kubeconfigText(source);
+  if (!read.ok) return { ok: false, problems: [read.problem] };
+  const parsed = parseKubeconfigText(read.text);
   if (!parsed.ok) return { ok: false, problems: [parsed.problem] };
   const doc = parsed.doc;
 
@@ -344,26 +567,35 @@ export function loadKubeconfig(
       : findEntry(doc, "users", "user", userName, `${context.at}.context.user`, problems);
   if (cluster !== undefined) {
     checkServer(cluster, options.allowInsecure, hint, problems);
+    problems.push(...typeProblems(cluster, "cluster"), ...unsupportedProblems(cluster));
     if (!options.allowInsecure) {
       problems.push(...insecureClusterProblems(cluster, source.kind, hint));
     }
   }
-  if (user !== undefined && !options.allowInsecure) {
-    problems.push(...insecureUserProblems(user, source.kind, hint));
+  if (user !== undefined) {
+    problems.push(...typeProblems(user, "user"));
+    if (!options.allowInsecure) problems.push(...insecureUserProblems(user, source.kind, hint));
   }
-  if (cluster === undefined || user === undefined || problems.length > 0) {
-    return { ok: false, problems };
-  }
+  if (cluster === undefined || user === undefined) return { ok: false, problems };
 
   const folder = source.kind === "path" ? path.dirname(source.path) : undefined;
-  const userBody = inlineTokenFile(user, resolveFiles(user.body, folder), problems);
+  const bodies = credentialBodies(
+    cluster,
+    resolveFiles(cluster.body, folder),
+    user,
+    resolveFiles(user.body, folder),
+    options.allowInsecure,
+    problems,
+  );
+  if (problems.length > 0) return { ok: false, problems };
+  const userBody = inlineTokenFile(user, bodies.user, problems);
   if (problems.length > 0) return { ok: false, problems };
   const checked = {
     apiVersion: "v1",
     kind: "Config",
     "current-context": context.name,
     contexts: [{ name: context.name, context: context.body }],
-    clusters: [{ name: cluster.name, cluster: resolveFiles(cluster.body, folder) }],
+    clusters: [{ name: cluster.name, cluster: bodies.cluster }],
     users: [{ name: user.name, user: userBody }],
   };
   const kubeConfig = new KubeConfig();
@@ -378,9 +610,7 @@ export function loadKubeconfig(
   if (kubeConfig.getCurrentCluster() === null || kubeConfig.getCurrentUser() === null) {
     return {
       ok: false,
-      problems: [
-        `kubeconfig could not be loaded: context ${JSON.stringify(context.name)} is incomplete`,
-      ],
+      problems: [`kubeconfig could not be loaded: context ${quote(context.name)} is incomplete`],
     };
   }
   return { ok: true, kubeConfig };

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ExpectedError } from "./expected-error.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface HealthServer {
@@ -9,8 +10,33 @@ export interface HealthServer {
 }
 
 /**
+ * Why a server cannot listen on `port`, from the error code of `listen` (`EADDRINUSE`, …), in
+ * words that say what to do; `undefined` for a code that is not a known setup problem.
+ */
+export function listenFailureReason(code: string | undefined, port: number): string | undefined {
+  switch (code) {
+    case "EADDRINUSE":
+      return "the address is already in use (is another kubeburst or another server listening there?)";
+    case "EACCES":
+      return port < 1024
+        ? "permission denied: a port below 1024 needs root or the CAP_NET_BIND_SERVICE capability"
+        : "permission denied";
+    case "EADDRNOTAVAIL":
+      return "no network interface of this machine has that address";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return "the host name does not resolve";
+    default:
+      return undefined;
+  }
+}
+
+/**
  * Serves `/metrics` (Prometheus text), `/healthz` (the process runs) and `/readyz` (200 once
- * `ready()` says so, 503 before, with the reason in the body).
+ * `ready()` says so, 503 before, with the reason in the body). A known setup problem (address in
+ * use, a privileged port, an address not on this machine) rejects with an {@link ExpectedError}
+ * whose message names the address and the reason, and whose code is the system error code.
  */
 export async function startHealthServer(
   host: string,
@@ -39,9 +65,24 @@ export async function startHealthServer(
     reply(404, "not found: try /metrics, /healthz or /readyz\n");
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const fail = (err: Error) => {
+      const code = "code" in err && typeof err.code === "string" ? err.code : undefined;
+      const reason = listenFailureReason(code, port);
+      if (reason === undefined) {
+        reject(err);
+        return;
+      }
+      const shown = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+      reject(
+        new ExpectedError(`cannot listen on ${shown}: ${reason}`, {
+          ...(code === undefined ? {} : { code }),
+          cause: err,
+        }),
+      );
+    };
+    server.once("error", fail);
     server.listen(port, host === "" ? undefined : host, () => {
-      server.off("error", reject);
+      server.off("error", fail);
       resolve();
     });
   });
