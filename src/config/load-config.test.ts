@@ -113,7 +113,7 @@ test("every setting can be given", () => {
     syncTimeout: "90s",
     channelCapacity: 1,
     queue: { qps: 0.5, burst: 1, baseDelay: "10ms", maxDelay: "10ms" },
-    api: { timeout: "2s" },
+    api: { timeout: "2s", probeInterval: "3s" },
     metrics: { address: "off" },
     leaderElection: {
       enabled: true,
@@ -163,7 +163,7 @@ test("every setting can be given", () => {
   assert.equal(config.syncTimeoutMs, 90_000);
   assert.equal(config.channelCapacity, 1);
   assert.deepEqual(config.queue, { qps: 0.5, burst: 1, baseDelayMs: 10, maxDelayMs: 10 });
-  assert.deepEqual(config.api, { timeoutMs: 2000 });
+  assert.deepEqual(config.api, { timeoutMs: 2000, probeIntervalMs: 3000 });
   assert.deepEqual(config.metrics, { enabled: false });
 });
 
