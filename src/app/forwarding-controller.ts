@@ -135,6 +135,9 @@ export class ForwardingController {
       controller: (cluster) => this.#registry.get(cluster)?.controller,
     });
     metrics.trackRefused(() => this.#aggregator.refusedCounts());
+    metrics.trackQueue("input", () =>
+      this.#registry.all().reduce((sum, c) => sum + c.controller.queueDepth(), 0),
+    );
   }
 
   /** Ready once the writer runs against a synced production cluster; the reason otherwise. */
@@ -142,7 +145,9 @@ export class ForwardingController {
     const production = this.#registry.production()?.controller;
     if (!production) return { ready: false, reason: "the production cluster is not running" };
     if (!production.hasSynced) {
-      const cause = production.cause ? ` (${production.cause.kind}: ${production.cause.message})` : "";
+      const cause = production.cause
+        ? ` (${production.cause.kind}: ${production.cause.message})`
+        : "";
       return {
         ready: false,
         reason: `waiting for the production cluster's first list of ${production.notSynced().join(", ")}${cause}; no peak endpoint is admitted until production's own ranges are known`,
@@ -179,13 +184,7 @@ export class ForwardingController {
     this.#channel.close();
     const running = this.#registry.all();
     for (const c of running) c.stop.abort();
-    await Promise.all([
-      aggregating,
-      writing,
-      discovering,
-      electing,
-      ...running.map((c) => c.done),
-    ]);
+    await Promise.all([aggregating, writing, discovering, electing, ...running.map((c) => c.done)]);
   }
 
   /**
@@ -313,9 +312,14 @@ export class ForwardingController {
     const production = this.#registry.production()?.controller;
     const discovered = production?.discoveredRanges();
     if (!production || discovered === undefined) return;
-    const ranges = productionDenyList(this.#registry.productionSpec, production.client.server, discovered);
+    const ranges = productionDenyList(
+      this.#registry.productionSpec,
+      production.client.server,
+      discovered,
+    );
     const before = this.#denied?.ranges;
-    if (before && before.length === ranges.length && before.every((r, i) => r === ranges[i])) return;
+    if (before && before.length === ranges.length && before.every((r, i) => r === ranges[i]))
+      return;
     this.#denied = { version: (this.#denied?.version ?? 0) + 1, ranges };
     this.#opts.metrics.productionRangesKnown.set(1);
     this.#log.info(

@@ -97,7 +97,10 @@ export class PeerHealth {
   #withdraw(cluster: string): void {
     const { metrics, logger, staleTTLMs, aggregator, channel } = this.#opts;
     metrics.withdrawn.set({ cluster }, 1);
-    logger.warn({ cluster, staleTTLMs }, "peak cluster failed for staleTTL; withdrawing its endpoints");
+    logger.warn(
+      { cluster, staleTTLMs },
+      "peak cluster failed for staleTTL; withdrawing its endpoints",
+    );
     // Remembered now, while the aggregator still knows which Services the peak served.
     const served = aggregator.servicesServedBy(cluster);
     this.#servedByWithdrawn.set(cluster, served);

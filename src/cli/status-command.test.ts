@@ -40,6 +40,22 @@ test("formatStatus says whether this replica leads, with leader election", () =>
   assert.match(text, /^ready: yes\nleader: no \(standby\)$/m);
 });
 
+test("formatStatus says whether production's own ranges are known", () => {
+  const unknown = formatStatus(
+    { status: 503, text: "x" },
+    parseMetrics("kubeburst_production_ranges_known 0\n"),
+  );
+  assert.match(
+    unknown,
+    /^production's own ranges: not read yet \(no peak endpoint is admitted\)$/m,
+  );
+  const known = formatStatus(
+    { status: 200, text: "ok" },
+    parseMetrics("kubeburst_production_ranges_known 1\n"),
+  );
+  assert.match(known, /^production's own ranges: known$/m);
+});
+
 test("formatStatus: readiness, each cluster's state, withdrawn peaks, refusals and writes", () => {
   assert.equal(
     formatStatus(

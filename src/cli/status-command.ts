@@ -29,6 +29,12 @@ export function formatStatus(ready: { status: number; text: string }, samples: S
   const of = (name: string) => samples.filter((s) => s.name === name);
   const leader = of("kubeburst_leader")[0];
   if (leader) lines.push(`leader: ${leader.value === 1 ? "yes" : "no (standby)"}`);
+  const ranges = of("kubeburst_production_ranges_known")[0];
+  if (ranges) {
+    lines.push(
+      `production's own ranges: ${ranges.value === 1 ? "known" : "not read yet (no peak endpoint is admitted)"}`,
+    );
+  }
   const clusters = new Map<string, { state: string; withdrawn: boolean; refused: string[] }>();
   const entry = (c: string | undefined) => {
     const name = c ?? "?";

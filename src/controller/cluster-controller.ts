@@ -2,6 +2,12 @@ import type { V1EndpointSlice, V1Endpoints, V1Service } from "@kubernetes/client
 import type { AggregationInfo } from "../aggregate/aggregator.ts";
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import type { EndpointMode } from "../config/load-config.ts";
+import {
+  apiServerRanges,
+  nodeRanges,
+  RangeIndex,
+  serviceCidrRanges,
+} from "../discovery/production-ranges.ts";
 import { type CompiledAddressPolicy, compileAddressPolicy } from "../domain/address-policy.ts";
 import {
   isWrittenBy,
@@ -14,12 +20,6 @@ import {
 import { literalKeys } from "../domain/literal-endpoints.ts";
 import { type ServiceKey, serviceKey } from "../domain/service-key.ts";
 import { type Source, sameSource } from "../domain/source.ts";
-import {
-  apiServerRanges,
-  nodeRanges,
-  RangeIndex,
-  serviceCidrRanges,
-} from "../discovery/production-ranges.ts";
 import { ApiProbe } from "../kube/api-probe.ts";
 import {
   type CachedNode,
@@ -123,7 +123,11 @@ export class ClusterController {
   /** Service key → keys of its slices (input slices in a peak, ours in production). */
   readonly #slicesByService = new Map<ServiceKey, Set<string>>();
   readonly #sources = new Map<string, CachedSource>();
-  readonly #rangeIndexes = { nodes: new RangeIndex(), services: new RangeIndex(), api: new RangeIndex() };
+  readonly #rangeIndexes = {
+    nodes: new RangeIndex(),
+    services: new RangeIndex(),
+    api: new RangeIndex(),
+  };
   #denied: DenyList | undefined;
   #policy: { version: number; compiled: CompiledAddressPolicy } | undefined;
   #state: ReflectorState = "syncing";
@@ -146,7 +150,8 @@ export class ClusterController {
     const log = opts.logger;
     const common = { client: opts.client, clock: opts.clock, resyncMs: opts.resyncMs };
     const onState = (state: ReflectorState, cause?: KubeApiError) => {
-      if (cause) log.warn({ state, kind: cause.kind, reason: cause.message }, "informer failed; retrying");
+      if (cause)
+        log.warn({ state, kind: cause.kind, reason: cause.message }, "informer failed; retrying");
       this.#updateState();
     };
     // Every informer's common handlers; `informer` names it for relist tracking.
@@ -207,7 +212,12 @@ export class ClusterController {
           },
         })
       : undefined;
-    const informers = { services: this.services, slices: this.slices, "our-slices": this.ourSlices, endpoints: this.endpoints };
+    const informers = {
+      services: this.services,
+      slices: this.slices,
+      "our-slices": this.ourSlices,
+      endpoints: this.endpoints,
+    };
     for (const [name, r] of Object.entries(informers)) {
       if (r) this.#informers.set(name, r as Reflector<KubeObject>);
     }
@@ -256,7 +266,10 @@ export class ClusterController {
       ...opts.probe,
       onUnhealthy: (cause) => {
         this.#probeDown = cause;
-        opts.logger.warn({ reason: cause.message }, "API server does not answer; marking it unreachable");
+        opts.logger.warn(
+          { reason: cause.message },
+          "API server does not answer; marking it unreachable",
+        );
         for (const r of reflectors) r.markUnreachable(cause);
         this.#updateState();
       },
@@ -286,6 +299,11 @@ export class ClusterController {
     });
     this.#queue.shutDown();
     await Promise.all([...runs, probe, workers]);
+  }
+
+  /** Keys waiting for a worker. */
+  queueDepth(): number {
+    return this.#queue.len();
   }
 
   /** Reports every Service the cluster knows again (a policy change, a restore). */
@@ -322,7 +340,11 @@ export class ClusterController {
   endpointsKeys(): ServiceKey[] {
     const { recordKey, markerLabel } = literalKeys(this.#opts.installation);
     return (this.endpoints?.list() ?? [])
-      .filter((e) => e.metadata?.labels?.[markerLabel] !== undefined || e.metadata?.annotations?.[recordKey] !== undefined)
+      .filter(
+        (e) =>
+          e.metadata?.labels?.[markerLabel] !== undefined ||
+          e.metadata?.annotations?.[recordKey] !== undefined,
+      )
       .map((e) => objectKey(e));
   }
 
@@ -373,7 +395,10 @@ export class ClusterController {
   }
 
   /** Each slice of Service `key` through the policy; unchanged slices keep their Source object. */
-  #sourcesOf(key: ServiceKey, policy: { version: number; compiled: CompiledAddressPolicy }): Source[] {
+  #sourcesOf(
+    key: ServiceKey,
+    policy: { version: number; compiled: CompiledAddressPolicy },
+  ): Source[] {
     const sources: Source[] = [];
     for (const sliceKey of [...(this.#slicesByService.get(key) ?? [])].sort()) {
       const slice = this.slices?.get(sliceKey);
@@ -396,7 +421,9 @@ export class ClusterController {
     this.#initial = undefined;
     const { channel, generation } = this.#opts;
     // Behind every report already on the channel: the aggregator sees it after them.
-    channel.send({ kind: "cluster-ready", cluster: this.name, generation }, this.#signal).catch(() => {});
+    channel
+      .send({ kind: "cluster-ready", cluster: this.name, generation }, this.#signal)
+      .catch(() => {});
   }
 
   // --- informers ---

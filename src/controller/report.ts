@@ -60,10 +60,7 @@ export type ServiceReport = ProductionReport | PeakReport | AbsentReport | Confl
  * The report of a Service in the production cluster: only a Service labelled production takes
  * part there. Pure.
  */
-export function productionReportOf(
-  base: ReportBase,
-  svc: V1Service | undefined,
-): ServiceReport {
+export function productionReportOf(base: ReportBase, svc: V1Service | undefined): ServiceReport {
   const role = svc ? serviceRole(svc.metadata?.labels) : ({ kind: "none" } as const);
   if (role.kind === "conflict") return { ...base, kind: "conflict", reason: role.reason };
   if (!svc || role.kind !== "production") return { ...base, kind: "none" };
@@ -121,7 +118,8 @@ export function peakReportOf(
   });
   const refused = new Map<RefusalReason, number>();
   for (const source of sources) {
-    for (const [reason, n] of refusedCounts(source)) refused.set(reason, (refused.get(reason) ?? 0) + n);
+    for (const [reason, n] of refusedCounts(source))
+      refused.set(reason, (refused.get(reason) ?? 0) + n);
   }
   return {
     ...base,
