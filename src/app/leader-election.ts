@@ -141,8 +141,8 @@ interface Deadline {
  * remains is on the API server's side: aborting a request does not recall bytes the server has
  * already received. A write lands after a standby took over only if the server applies it more
  * than 5 s (`leaseDuration - renewDeadline`) after we sent it, for a write started at the last
- * moment; up to 15 s for one started right after a renewal. The new leader then puts the
- * Service's slices right at its next reconcile of it (at the latest its periodic resync).
+ * moment, or more than 15 s after, for one started right after a renewal. The new leader then
+ * corrects the Service's slices at its next reconcile of it (at the latest its periodic resync).
  */
 export class LeaderElector implements Fence {
   readonly #opts: LeaderElectionOptions;
