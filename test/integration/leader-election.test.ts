@@ -1,19 +1,32 @@
-// High availability (SPEC B10): two kubeburst processes with leader election on one Lease. Only
-// the leader writes; the standby keeps warm caches and takes over when the leader dies (after
-// the lease expires) or stops cleanly (at once, because it releases the Lease).
+// High availability (SPEC B10). First two LeaderElectors in this process on a real API server,
+// one of them through a TCP proxy that can cut it off: its fence must close before the other
+// takes the Lease. Then two kubeburst processes with leader election on one Lease: only the
+// leader writes; the standby keeps warm caches and takes over when the leader dies (after the
+// lease expires) or stops cleanly (at once, because it releases the Lease).
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { LeaderElector } from "../../src/app/leader-election.ts";
+import { KubeClient } from "../../src/kube/kube-client.ts";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { systemClock } from "../../src/runtime/clock.ts";
 import { eventually } from "../support/eventually.ts";
 import { createService, OURS, readiness, slicesOf } from "../support/kube-fixtures.ts";
+import { TcpProxy } from "../support/tcp-proxy.ts";
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 const LEASE_MS = 4_000;
+const TIMING = { leaseDurationMs: LEASE_MS, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
+
+interface Lease {
+  spec?: { holderIdentity?: string; acquireTime?: string; renewTime?: string };
+}
 
 describe("leader election", { timeout: 600_000 }, () => {
   let cloud: LocalCloud;
@@ -38,6 +51,12 @@ describe("leader election", { timeout: 600_000 }, () => {
     for (const kb of candidates) if ((await kb.metric("kubeburst_leader")) === 1) leading.push(kb);
     return leading;
   };
+  /** The Lease of the kubeburst processes. */
+  const readLease = () =>
+    api("private").request<Lease>({
+      method: "GET",
+      path: "/apis/coordination.k8s.io/v1/namespaces/kubeburst/leases/kubeburst",
+    });
   const addPeakPod = (name: string) =>
     cloud.addPod("public", { name, namespace: "shop", labels: { app: "web" }, serve: false });
 
@@ -75,9 +94,9 @@ describe("leader election", { timeout: 600_000 }, () => {
         metrics: { address: "127.0.0.1:0" },
         leaderElection: {
           enabled: true,
-          leaseDuration: `${LEASE_MS}ms`,
-          renewDeadline: "3s",
-          retryPeriod: "500ms",
+          leaseDuration: `${TIMING.leaseDurationMs}ms`,
+          renewDeadline: `${TIMING.renewDeadlineMs}ms`,
+          retryPeriod: `${TIMING.retryPeriodMs}ms`,
         },
       }),
     );
@@ -98,6 +117,99 @@ describe("leader election", { timeout: 600_000 }, () => {
     for (const kb of replicas) await kb.stop();
     await cloud?.close();
     if (dir && !process.env.KUBEBURST_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a leader cut off from the API server closes its fence before the standby takes over", async () => {
+    const plane = cloud.cluster("private");
+    const proxy = await TcpProxy.start(Number(new URL(plane.server).port));
+    // The kubeconfig's CA and client certificate, another address: the serving certificate
+    // covers 127.0.0.1, so TLS through the proxy still verifies the API server.
+    const clientOf = (server: string) => {
+      const kc = new KubeConfig();
+      kc.loadFromString(plane.kubeconfig.replace(plane.server, server));
+      return new KubeClient(kc);
+    };
+    const clients = [clientOf(`https://127.0.0.1:${proxy.port}`), clientOf(plane.server)];
+    const leasePath = "/apis/coordination.k8s.io/v1/namespaces/kubeburst/leases/fence-test";
+    const readFenceLease = () => api("private").request<Lease>({ method: "GET", path: leasePath });
+    const logger = createLogger(process.env.KUBEBURST_LOG_LEVEL ?? "warn");
+    /** When each elector started and stopped leading (Date.now()). */
+    const events: Record<"a" | "b", { started: number[]; stopped: number[] }> = {
+      a: { started: [], stopped: [] },
+      b: { started: [], stopped: [] },
+    };
+    const elector = (identity: "a" | "b", client: KubeClient) =>
+      new LeaderElector({
+        client,
+        namespace: "kubeburst",
+        leaseName: "fence-test",
+        identity,
+        ...TIMING,
+        clock: systemClock,
+        logger: logger.child({ elector: identity }),
+        onStartedLeading: () => events[identity].started.push(Date.now()),
+        onStoppedLeading: () => events[identity].stopped.push(Date.now()),
+      });
+    const a = elector("a", clients[0]!);
+    const b = elector("b", clients[1]!);
+    const stop = new AbortController();
+    // Both fences are looked at every few milliseconds: they must never be open together.
+    let aLastOpen = Number.NEGATIVE_INFINITY;
+    let bothOpen = 0;
+    const sampler = setInterval(() => {
+      const [aOpen, bOpen] = [a.canWrite(), b.canWrite()];
+      if (aOpen) aLastOpen = Date.now();
+      if (aOpen && bOpen) bothOpen++;
+    }, 5);
+    const runs: Promise<void>[] = [];
+    try {
+      runs.push(a.run(stop.signal));
+      await eventually("a leads", () => assert.ok(a.canWrite()));
+      runs.push(b.run(stop.signal));
+      await eventually("b has read the Lease", () => assert.equal(b.observedHolder, "a"));
+
+      proxy.freeze();
+      const frozenAt = Date.now();
+      await eventually("b takes the Lease", () => assert.ok(b.isLeader), { timeoutMs: 30_000 });
+      const lease = await readFenceLease();
+      assert.equal(lease.spec?.holderIdentity, "b");
+      // b sent its acquiring write at acquireTime (this machine's clock): the API server stored
+      // it no earlier.
+      const acquireSent = Date.parse(lease.spec?.acquireTime ?? "");
+      const aStopped = events.a.stopped[0];
+      assert.ok(aStopped !== undefined, "a stopped leading");
+      assert.equal(a.canWrite(), false);
+      assert.ok(aStopped < acquireSent, "a stopped before b sent its acquiring write");
+      assert.ok(aLastOpen < acquireSent, "a's fence was closed when b sent its acquiring write");
+      log(
+        `partition at +0 ms: a stopped leading at +${aStopped - frozenAt} ms (fence last seen open at +${aLastOpen - frozenAt} ms); ` +
+          `b sent its acquiring write at +${acquireSent - frozenAt} ms: ${acquireSent - aStopped} ms after a stopped, ` +
+          `${acquireSent - aLastOpen} ms after a's fence was last seen open (margin ${a.marginMs} ms)`,
+      );
+
+      proxy.thaw();
+      await eventually("a reads the Lease again and sees b", () =>
+        assert.equal(a.observedHolder, "b"),
+      );
+      // b renews a few more times while a campaigns again as a standby.
+      const renewals = new Set<string>();
+      await eventually("b renews the Lease three more times", async () => {
+        const current = await readFenceLease();
+        assert.equal(current.spec?.holderIdentity, "b");
+        renewals.add(current.spec?.renewTime ?? "");
+        assert.ok(renewals.size >= 4);
+      });
+      assert.equal(a.isLeader, false, "a rejoined as a standby");
+      assert.equal(events.a.started.length, 1, "a did not lead again");
+      assert.equal(bothOpen, 0, "the two fences were never open together");
+    } finally {
+      clearInterval(sampler);
+      stop.abort();
+      await Promise.all(runs);
+      await proxy.close();
+      for (const client of clients) client.close();
+      logger.flush();
+    }
   });
 
   test("one replica leads and writes; the standby writes nothing", async () => {
@@ -139,7 +251,17 @@ describe("leader election", { timeout: 600_000 }, () => {
     const current = (await leaderOf(running))[0]!;
     const fresh = await start();
     await fresh.waitReady();
-    await new Promise((r) => setTimeout(r, LEASE_MS));
+    const readyAt = Date.now();
+    const held = await readLease();
+    // The leader keeps renewing for longer than a whole lease while the new replica campaigns.
+    await eventually(
+      "the leader renews for a whole lease after the new replica is ready",
+      async () => {
+        const lease = await readLease();
+        assert.equal(lease.spec?.holderIdentity, held.spec?.holderIdentity);
+        assert.ok(Date.parse(lease.spec?.renewTime ?? "") >= readyAt + LEASE_MS);
+      },
+    );
     assert.equal(await fresh.metric("kubeburst_leader"), 0, "the new replica waits");
     await current.stop();
     running = running.filter((kb) => kb !== current);
