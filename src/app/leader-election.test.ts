@@ -5,8 +5,8 @@ import { KubeApiError } from "../kube/kube-api-error.ts";
 import type { KubeRequest } from "../kube/kube-client.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { type Clock, FakeClock } from "../runtime/clock.ts";
+import { alwaysFence } from "../writer/fence.ts";
 import {
-  alwaysFence,
   fenceMarginMs,
   type LeaderElectionOptions,
   LeaderElector,

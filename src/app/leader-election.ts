@@ -2,27 +2,7 @@ import { KubeApiError } from "../kube/kube-api-error.ts";
 import type { KubeClient, KubeRequest } from "../kube/kube-client.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Clock } from "../runtime/clock.ts";
-
-/**
- * What a writer asks right before each write (SPEC B10, fencing): may I write now, and for how
- * long may that write stay in flight? Give each write the deadline
- * `min(api.timeout, writeBudgetMs())`.
- */
-export interface Fence {
-  /** Whether a write may start now. */
-  canWrite(): boolean;
-  /**
-   * How long a write started now may stay in flight, in ms, before another replica could hold
-   * the Lease. Always positive while {@link Fence.canWrite} is true; 0 when it is false.
-   */
-  writeBudgetMs(): number;
-}
-
-/** The fence of a single replica without leader election: always open, with no budget limit. */
-export const alwaysFence: Fence = Object.freeze({
-  canWrite: () => true,
-  writeBudgetMs: () => Number.POSITIVE_INFINITY,
-});
+import type { Fence } from "../writer/fence.ts";
 
 /**
  * How far apart two machines' clocks may run, as a fraction of elapsed time. NTP slews a clock

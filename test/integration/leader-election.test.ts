@@ -132,7 +132,7 @@ describe("leader election", { timeout: 600_000 }, () => {
     const clients = [clientOf(`https://127.0.0.1:${proxy.port}`), clientOf(plane.server)];
     const leasePath = "/apis/coordination.k8s.io/v1/namespaces/kubeburst/leases/fence-test";
     const readFenceLease = () => api("private").request<Lease>({ method: "GET", path: leasePath });
-    const logger = createLogger(process.env.KUBEBURST_LOG_LEVEL ?? "warn");
+    const logger = createLogger("warn");
     /** When each elector started and stopped leading (Date.now()). */
     const events: Record<"a" | "b", { started: number[]; stopped: number[] }> = {
       a: { started: [], stopped: [] },
