@@ -208,6 +208,8 @@ export class ForwardingController {
       retryPeriodMs: election.retryPeriodMs,
       clock,
       logger: this.#log.child({ component: "leader-election" }),
+      // A clean stop hands the Lease over only after the writes under way have ended.
+      drainWrites: () => this.#scheduler.drain(),
       onStartedLeading: () => {
         metrics.leader.set(1);
         this.#scheduler.setLeading(true);

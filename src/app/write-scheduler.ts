@@ -41,6 +41,9 @@ export class WriteScheduler {
   readonly #startup = new Set<string>();
   #leading: boolean;
   #started = false;
+  /** Reconciles under way, and who waits for there to be none. */
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
   #timedOut = false;
   readonly #start = Promise.withResolvers<void>();
 
@@ -102,13 +105,27 @@ export class WriteScheduler {
     this.#maybeStart();
     await this.#start.promise;
     const { writer, workers, yielder, metrics, logger } = this.#opts;
-    const writing = runWorkers(this.queue, workers, (key, s) => writer.reconcile(key, s), {
+    const reconcile = async (key: ServiceKey, s: AbortSignal) => {
+      this.#inFlight++;
+      try {
+        return await writer.reconcile(key, s);
+      } finally {
+        if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      }
+    };
+    const writing = runWorkers(this.queue, workers, reconcile, {
       signal,
       yielder,
       onError: (key, err) => logger.error({ service: key, err }, "writer failed"),
       onHandled: (ms) => metrics.itemDuration.observe({ stage: "write" }, ms / 1000),
     });
     await Promise.all([timeout, writing, this.#resync(signal)]);
+  }
+
+  /** Resolves once no reconcile is under way (their writes have ended): before giving up the Lease. */
+  drain(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Stops taking keys (at shutdown). */
