@@ -110,8 +110,9 @@ export function errorFromStatus(
         ? body.slice(0, 500)
         : (reason ?? "error");
   const causes = Array.isArray(fields.details?.causes) ? fields.details.causes : [];
+  // A StatusCause's type travels as `reason` in JSON.
   const causeTypes = causes.flatMap((c: unknown) => {
-    const type = (c as { type?: unknown } | null)?.type;
+    const type = (c as { reason?: unknown } | null)?.reason;
     return typeof type === "string" ? [type] : [];
   });
   const fromStatus = fields.details?.retryAfterSeconds;
@@ -137,6 +138,7 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text);
+  if (!/[a-z]/i.test(text)) return undefined; // every HTTP date names a day or month
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - now) / 1000));
