@@ -63,6 +63,8 @@ describe("Reflector", () => {
   /** How the next watches answer, in order; then `defaultWatch`. */
   let watchScripts: WatchScript[];
   let defaultWatch: WatchScript;
+  /** Whether a list from a resourceVersion (a version check) is answered "too large". */
+  let versionTooLarge: boolean;
   let run: AbortController;
 
   /** A fresh server and client, so that a request aborted earlier cannot land in this case. */
@@ -72,6 +74,13 @@ describe("Reflector", () => {
     await fake?.close();
     fake = await FakeApiServer.start();
     fake.handler = (req, res) => {
+      if (!req.watch && req.query.has("resourceVersion") && versionTooLarge) {
+        return sendJson(
+          res,
+          504,
+          status(504, "Timeout", { causes: [{ reason: "ResourceVersionTooLarge" }] }),
+        );
+      }
       if (!req.watch) return sendJson(res, 200, listOf(items, listRv));
       (watchScripts.shift() ?? defaultWatch)(req, res);
     };
@@ -80,6 +89,7 @@ describe("Reflector", () => {
     listRv = "10";
     watchScripts = [];
     defaultWatch = holdOpen;
+    versionTooLarge = false;
     run = new AbortController();
   }
   beforeEach(fresh);
@@ -289,6 +299,32 @@ describe("Reflector", () => {
       assert.equal(causes.find((e) => e !== undefined)?.status, c.code, `${c.name}: reported`);
       run.abort();
       await running;
+    }
+  });
+
+  test("after a watch that said nothing, the version is checked; one from the future relists", async () => {
+    for (const tooLarge of [false, true]) {
+      await fresh();
+      versionTooLarge = tooLarge;
+      // Silent watches, ended by the client's idle timeout.
+      client = new KubeClient(fake.kubeConfig(), { timeoutMs: 5_000, watchIdleMs: 50 });
+      let listed = 0;
+      const r = reflector(new RecordingClock(), { onListed: () => listed++ });
+      const running = start(r);
+      await eventually(
+        "version checked twice",
+        () => assert.ok(fake.versionChecks.length >= 2),
+        fast,
+      );
+      const check = fake.versionChecks[0]!.query;
+      assert.equal(check.get("resourceVersion"), "10");
+      assert.equal(check.get("resourceVersionMatch"), "NotOlderThan");
+      assert.equal(check.get("limit"), "1");
+      if (tooLarge) assert.ok(listed >= 2, "relisted after the server said too large");
+      else assert.equal(listed, 1, "a version the server has: no relist");
+      run.abort();
+      await running;
+      client.close();
     }
   });
 

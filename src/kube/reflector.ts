@@ -221,6 +221,7 @@ export class Reflector<T extends KubeObject> {
           this.#resourceVersion = await this.#list(attemptSignal);
         }
         const outcome = await this.#watch(attemptSignal);
+        if (outcome.events === 0) await this.#confirmVersion(attemptSignal);
         if (outcome.events > 0 || outcome.ms >= HEALTHY_WATCH_MS) {
           backoff = minBackoff;
           relistedAtOnce = false;
@@ -362,6 +363,27 @@ export class Reflector<T extends KubeObject> {
       () => this.#setState("synced"),
     );
     return { events, ms: this.#opts.clock.now() - started };
+  }
+
+  /**
+   * Checks, after a watch that delivered nothing at all, that the server has our
+   * resourceVersion: a watch from a version newer than the server's (etcd restored from a
+   * backup, another cluster behind the same address) is accepted and then stays silent, while a
+   * list from it fails with ResourceVersionTooLarge, which the loop answers with a relist. One
+   * item, from the watch cache where there is one.
+   */
+  async #confirmVersion(signal: AbortSignal): Promise<void> {
+    await this.#opts.client.request<ObjectList<T>>({
+      method: "GET",
+      path: this.#opts.path,
+      query: {
+        ...this.#selectors(),
+        resourceVersion: this.#resourceVersion,
+        resourceVersionMatch: "NotOlderThan",
+        limit: 1,
+      },
+      signal,
+    });
   }
 
   /** The object as it will be cached: transformed, or whole if the transform threw. */

@@ -55,9 +55,18 @@ export class FakeApiServer {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  /** Requests for lists (not watches) so far. */
+  /** Requests for complete lists (not watches, not lists from a resourceVersion) so far. */
   get lists(): SeenRequest[] {
-    return this.seen.filter((r) => r.method === "GET" && !r.watch);
+    return this.seen.filter(
+      (r) => r.method === "GET" && !r.watch && !r.query.has("resourceVersion"),
+    );
+  }
+
+  /** Lists from a resourceVersion (a reflector checking its version after a silent watch). */
+  get versionChecks(): SeenRequest[] {
+    return this.seen.filter(
+      (r) => r.method === "GET" && !r.watch && r.query.has("resourceVersion"),
+    );
   }
 
   get watches(): SeenRequest[] {

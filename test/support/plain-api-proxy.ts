@@ -11,8 +11,9 @@ import type { ControlPlane } from "../../src/localcloud/control-plane.ts";
  * resourceVersion is rewritten.
  */
 export class PlainApiProxy {
-  /** Requests forwarded so far, by kind. */
+  /** Requests so far, by kind: complete lists, lists from a resourceVersion, watches. */
   lists = 0;
+  versionChecks = 0;
   watches = 0;
   /** Answer every watch with an empty 200 at once, without asking the API server. */
   endWatchesAtOnce = false;
@@ -67,6 +68,7 @@ export class PlainApiProxy {
     const url = new URL(req.url ?? "/", this.#upstream);
     const watch = url.searchParams.get("watch") === "true";
     if (watch) this.watches++;
+    else if (req.method === "GET" && url.searchParams.has("resourceVersion")) this.versionChecks++;
     else if (req.method === "GET") this.lists++;
     if (watch && this.endWatchesAtOnce) {
       res.writeHead(200, { "Content-Type": "application/json" }).end();
