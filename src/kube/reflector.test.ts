@@ -14,7 +14,7 @@ import {
   sendJson,
   status,
 } from "../../test/support/fake-api-server.ts";
-import type { Clock } from "../runtime/clock.ts";
+import { type Clock, FakeClock } from "../runtime/clock.ts";
 import { KubeApiError } from "./kube-api-error.ts";
 import { KubeClient } from "./kube-client.ts";
 import {
@@ -158,6 +158,33 @@ describe("Reflector", () => {
     await running;
   });
 
+  test("requestRelist cuts a back-off wait short", async () => {
+    const clock = new FakeClock();
+    let failing = true;
+    const serve = fake.handler;
+    fake.handler = (req, res) =>
+      failing ? sendJson(res, 500, status(500, "InternalError")) : serve(req, res);
+    let listed = 0;
+    const r = reflector(clock, { onListed: () => listed++ }, { minBackoffMs: 60_000 });
+    const running = start(r);
+    await eventually(
+      "waiting after a failed list",
+      () => assert.equal(clock.pendingSleeps, 1),
+      fast,
+    );
+    assert.equal(r.state, "unreachable");
+    failing = false;
+    r.requestRelist();
+    await eventually(
+      "listed without waiting out the back-off",
+      () => assert.equal(listed, 1),
+      fast,
+    );
+    assert.equal(clock.now(), 0, "no time passed");
+    run.abort();
+    await running;
+  });
+
   test("410 Gone and a too-large resourceVersion relist at once and fire onListed", async () => {
     const cases: { name: string; script: WatchScript }[] = [
       {
@@ -233,17 +260,19 @@ describe("Reflector", () => {
     assert.ok(clock.sleeps.every((ms) => ms <= 80));
   });
 
-  test("watches that end at once back off with growing, bounded waits; a long one resets", async () => {
+  test("watches that end at once back off with growing, bounded waits; progress resets them", async () => {
     const clock = new RecordingClock();
     const endAtOnce: WatchScript = (_req, res) => {
       res.writeHead(200, { "Content-Type": "application/json" });
       res.end();
     };
     watchScripts = Array.from({ length: 6 }, () => endAtOnce);
-    // Then one that delivers an event before ending, then one more that ends at once.
+    // Then one that delivers an event before the connection breaks (a failure, but after
+    // progress: the wait starts from the minimum), then one more that ends at once.
     watchScripts.push((_req, res) => {
       res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(watchEvent("MODIFIED", object("a", "20")));
+      res.write(watchEvent("MODIFIED", object("a", "20")));
+      setTimeout(() => res.destroy(), 20);
     });
     watchScripts.push(endAtOnce);
     const r = reflector(clock);
@@ -251,7 +280,7 @@ describe("Reflector", () => {
     await eventually("nine watches", () => assert.equal(fake.watches.length, 9), fast);
     run.abort();
     await running;
-    assert.deepEqual(clock.sleeps, [10, 20, 40, 80, 80, 80, 10]);
+    assert.deepEqual(clock.sleeps, [10, 20, 40, 80, 80, 80, 10, 20]);
     assert.equal(fake.lists.length, 1, "ending a watch is no reason to relist");
     assert.equal(r.get("ns/a")?.metadata?.resourceVersion, "20");
   });

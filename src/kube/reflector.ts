@@ -103,12 +103,14 @@ export function objectKey(obj: KubeObject): string {
   return ns ? `${ns}/${name}` : name;
 }
 
-/** How one watch ended without an error. */
-interface WatchOutcome {
+/** How far one watch got, filled in as it goes (it may end with an error). */
+interface WatchProgress {
+  /** When its stream opened (clock ms); undefined if it never did. */
+  openedAt: number | undefined;
+  /** When it ended. */
+  endedAt: number | undefined;
   /** Events it delivered, bookmarks included. */
   events: number;
-  /** How long it was open, ms. */
-  ms: number;
 }
 
 /**
@@ -130,6 +132,8 @@ export class Reflector<T extends KubeObject> {
   /** Aborts the list or watch in flight, for requestRelist and markUnreachable. */
   #attempt: AbortController | undefined;
   #relistRequested = false;
+  /** Ends the back-off wait under way, for requestRelist. */
+  #wake: AbortController | undefined;
   /** Set by markUnreachable: why the attempt in flight was aborted. */
   #interruption: KubeApiError | undefined;
 
@@ -170,14 +174,17 @@ export class Reflector<T extends KubeObject> {
   }
 
   /**
-   * Makes the next iteration a complete list: the list or watch in flight is aborted (without
-   * counting as a failure) and the collection is listed again, its differences to the cache
-   * fired as add/update/delete, then onListed. During a back-off wait the list comes when the
-   * wait ends. Before run, the first list is a complete list anyway.
+   * Makes the next iteration a complete list, at once: the list or watch in flight is aborted
+   * (without counting as a failure), a back-off wait under way is cut short (a server's
+   * Retry-After is not), and the collection is listed again, its differences to the cache fired
+   * as add/update/delete, then onListed. Meant for rare moments (a health probe that sees the
+   * server again, a peak about to be restored): called in a loop it would defeat the back-off.
+   * Before run, the first list is a complete list anyway.
    */
   requestRelist(): void {
     this.#relistRequested = true;
     this.#attempt?.abort();
+    this.#wake?.abort();
   }
 
   /**
@@ -207,7 +214,10 @@ export class Reflector<T extends KubeObject> {
     /** A relist after 410 or a too-large version happened with no healthy watch since. */
     let relistedAtOnce = false;
     const failed = async (): Promise<void> => {
-      await this.#opts.clock.sleep(backoff, signal);
+      const wake = new AbortController();
+      this.#wake = wake;
+      await this.#opts.clock.sleep(backoff, AbortSignal.any([signal, wake.signal]));
+      this.#wake = undefined;
       backoff = Math.min(backoff * 2, maxBackoff);
     };
     while (!signal.aborted) {
@@ -215,14 +225,21 @@ export class Reflector<T extends KubeObject> {
       this.#attempt = attempt;
       this.#interruption = undefined;
       const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+      const watch: WatchProgress = { openedAt: undefined, endedAt: undefined, events: 0 };
+      // A watch that delivered, or stayed open a while, shows the server works: whatever ends
+      // it, the next wait starts from the minimum again.
+      const progressed = () => {
+        const open = watch.openedAt !== undefined && watch.endedAt !== undefined;
+        return watch.events > 0 || (open && watch.endedAt! - watch.openedAt! >= HEALTHY_WATCH_MS);
+      };
       try {
         if (this.#resourceVersion === undefined || this.#relistRequested) {
           this.#relistRequested = false;
           this.#resourceVersion = await this.#list(attemptSignal);
         }
-        const outcome = await this.#watch(attemptSignal);
-        if (outcome.events === 0) await this.#confirmVersion(attemptSignal);
-        if (outcome.events > 0 || outcome.ms >= HEALTHY_WATCH_MS) {
+        await this.#watch(attemptSignal, watch);
+        if (watch.events === 0) await this.#confirmVersion(attemptSignal);
+        if (progressed()) {
           backoff = minBackoff;
           relistedAtOnce = false;
           continue;
@@ -231,6 +248,10 @@ export class Reflector<T extends KubeObject> {
         await failed();
       } catch (err) {
         if (signal.aborted) break;
+        if (progressed()) {
+          backoff = minBackoff;
+          relistedAtOnce = false;
+        }
         if (attempt.signal.aborted) {
           // requestRelist: list at once. markUnreachable: its state is set; back off.
           if (this.#interruption !== undefined) await failed();
@@ -326,43 +347,47 @@ export class Reflector<T extends KubeObject> {
    * breaks resumes after the last event it delivered: replaying older events would walk the
    * cache back through states that are long gone.
    */
-  async #watch(signal: AbortSignal): Promise<WatchOutcome> {
+  async #watch(signal: AbortSignal, progress: WatchProgress): Promise<void> {
     const base = this.#opts.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.round(base * (0.5 + Math.random()));
-    const started = this.#opts.clock.now();
-    let events = 0;
-    await this.#opts.client.watch<T>(
-      this.#opts.path,
-      {
-        ...this.#selectors(),
-        resourceVersion: this.#resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
-      },
-      signal,
-      (event: WatchEvent<T>) => {
-        if (event.type === "ERROR") {
-          throw errorFromStatus(`watch ${this.#opts.path}`, 0, event.object);
-        }
-        events++;
-        const raw = event.object;
-        this.#resourceVersion = raw.metadata?.resourceVersion ?? this.#resourceVersion;
-        if (event.type === "BOOKMARK") return;
-        const obj = this.#ingest(raw);
-        const key = objectKey(obj);
-        const prev = this.#store.get(key);
-        if (event.type === "DELETED") {
-          this.#store.delete(key);
-          this.#call(() => this.#opts.handlers.onDelete?.(prev ?? obj));
-        } else {
-          this.#store.set(key, obj);
-          if (prev) this.#call(() => this.#opts.handlers.onUpdate?.(prev, obj));
-          else this.#call(() => this.#opts.handlers.onAdd?.(obj));
-        }
-      },
-      () => this.#setState("synced"),
-    );
-    return { events, ms: this.#opts.clock.now() - started };
+    try {
+      await this.#opts.client.watch<T>(
+        this.#opts.path,
+        {
+          ...this.#selectors(),
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+        },
+        signal,
+        (event: WatchEvent<T>) => {
+          if (event.type === "ERROR") {
+            throw errorFromStatus(`watch ${this.#opts.path}`, 0, event.object);
+          }
+          progress.events++;
+          const raw = event.object;
+          this.#resourceVersion = raw.metadata?.resourceVersion ?? this.#resourceVersion;
+          if (event.type === "BOOKMARK") return;
+          const obj = this.#ingest(raw);
+          const key = objectKey(obj);
+          const prev = this.#store.get(key);
+          if (event.type === "DELETED") {
+            this.#store.delete(key);
+            this.#call(() => this.#opts.handlers.onDelete?.(prev ?? obj));
+          } else {
+            this.#store.set(key, obj);
+            if (prev) this.#call(() => this.#opts.handlers.onUpdate?.(prev, obj));
+            else this.#call(() => this.#opts.handlers.onAdd?.(obj));
+          }
+        },
+        () => {
+          progress.openedAt = this.#opts.clock.now();
+          this.#setState("synced");
+        },
+      );
+    } finally {
+      progress.endedAt = this.#opts.clock.now();
+    }
   }
 
   /**
