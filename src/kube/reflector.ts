@@ -1,5 +1,5 @@
 import type { Clock } from "../runtime/clock.ts";
-import { KubeApiError } from "./kube-api-error.ts";
+import { errorFromStatus, KubeApiError } from "./kube-api-error.ts";
 import type { KubeClient, WatchEvent } from "./kube-client.ts";
 
 /** The metadata a reflector needs from every object. */
@@ -27,9 +27,16 @@ export interface ReflectorHandlers<T> {
   onDelete?(obj: T): void;
   /** After the first successful list, once. Handlers fired before it describe the initial state. */
   onSynced?(): void;
+  /**
+   * After every completed list: the first, a relist after 410 Gone or a too-large
+   * resourceVersion, and one asked for with {@link Reflector.requestRelist}. It fires after that
+   * list's add/update/delete handlers (and after onSynced, the first time), with the state
+   * already `synced`: the cache then equals the server's collection at the list's version.
+   */
+  onListed?(): void;
   /** Every state change, with the failure that caused it. */
   onState?(state: ReflectorState, cause?: KubeApiError): void;
-  /** A handler threw: the reflector keeps going. */
+  /** A handler (or the transform) threw: the reflector keeps going. */
   onHandlerError?(err: unknown): void;
 }
 
@@ -43,9 +50,26 @@ export interface ReflectorOptions<T> {
   resyncMs: number;
   clock: Clock;
   handlers: ReflectorHandlers<T>;
-  /** Back-off after a failed list or watch, ms: doubles from `minBackoffMs` (default 500) to `maxBackoffMs` (default 30 000). */
+  /**
+   * Applied to every object from lists and watches before it is cached or handed to a handler,
+   * like client-go's TransformFunc: return a smaller object (see {@link stripManagedFields}).
+   * It must keep `metadata.name`, `namespace` and `resourceVersion`, and must not mutate objects
+   * it did not create. If it throws, onHandlerError gets the error and the object is kept whole.
+   * Default: objects are kept as they are.
+   */
+  transform?: (obj: T) => T;
+  /**
+   * Back-off after a failed list or watch, ms: doubles from `minBackoffMs` (default 500) to
+   * `maxBackoffMs` (default 30 000). A watch that ends within 1 s without delivering an event
+   * counts as a failure; one that lasted or delivered resets the back-off.
+   */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Longest wait a server's Retry-After (on 429, or 503 with Retry-After) may impose instead of
+   * the back-off, ms. Default 60 000.
+   */
+  maxRetryAfterMs?: number;
   /** Server-side timeout of each watch, seconds; jittered ±50 %. Default 300. */
   watchTimeoutSeconds?: number;
 }
@@ -55,6 +79,23 @@ interface ObjectList<T> {
   items: T[];
 }
 
+/** A watch that ends sooner than this without delivering anything counts as a failure. */
+const HEALTHY_WATCH_MS = 1_000;
+
+/**
+ * A {@link ReflectorOptions.transform} that drops `metadata.managedFields` (server-side apply
+ * bookkeeping, often a fifth to two fifths of an object, which kubeburst never reads). Returns
+ * a shallow copy; the input is not changed.
+ */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  const metadata = obj.metadata as
+    | (KubeObject["metadata"] & { managedFields?: unknown })
+    | undefined;
+  if (metadata?.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...rest } = metadata;
+  return { ...obj, metadata: rest };
+}
+
 /** `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(obj: KubeObject): string {
   const ns = obj.metadata?.namespace;
@@ -62,20 +103,39 @@ export function objectKey(obj: KubeObject): string {
   return ns ? `${ns}/${name}` : name;
 }
 
+/** How far one watch got, filled in as it goes (it may end with an error). */
+interface WatchProgress {
+  /** When its stream opened (clock ms); undefined if it never did. */
+  openedAt: number | undefined;
+  /** When it ended. */
+  endedAt: number | undefined;
+  /** Events it delivered, bookmarks included. */
+  events: number;
+}
+
 /**
  * Keeps a local cache of one collection in step with the API server: list, then watch from the
- * list's resourceVersion; relist after 410 Gone; retry with bounded back-off after any other
- * failure, forever, until the signal aborts. Our replacement for client-node's ListWatch, which
- * stops for good after a non-410 error and has no synced signal (see docs/adr/0001).
+ * list's resourceVersion; relist after 410 Gone or a resourceVersion the server does not have
+ * yet; retry with bounded back-off after any other failure (or after the server's Retry-After),
+ * forever, until the signal aborts. Our replacement for client-node's ListWatch, which stops for
+ * good after a non-410 error and has no synced signal (see docs/adr/0001).
  */
 export class Reflector<T extends KubeObject> {
   readonly #opts: ReflectorOptions<T>;
   readonly #store = new Map<string, T>();
   #state: ReflectorState = "syncing";
   #synced = false;
+  #running = false;
   /** The last resourceVersion listed or watched; `undefined`: list (again). */
   #resourceVersion: string | undefined;
   #syncWaiters: (() => void)[] = [];
+  /** Aborts the list or watch in flight, for requestRelist and markUnreachable. */
+  #attempt: AbortController | undefined;
+  #relistRequested = false;
+  /** Ends the back-off wait under way, for requestRelist. */
+  #wake: AbortController | undefined;
+  /** Set by markUnreachable: why the attempt in flight was aborted. */
+  #interruption: KubeApiError | undefined;
 
   constructor(opts: ReflectorOptions<T>) {
     this.#opts = opts;
@@ -113,38 +173,135 @@ export class Reflector<T extends KubeObject> {
     });
   }
 
-  /** Lists and watches until `signal` aborts; never rejects. */
+  /**
+   * Makes the next iteration a complete list, at once: the list or watch in flight is aborted
+   * (without counting as a failure), a back-off wait under way is cut short (a server's
+   * Retry-After is not), and the collection is listed again, its differences to the cache fired
+   * as add/update/delete, then onListed. Meant for rare moments (a health probe that sees the
+   * server again, a peak about to be restored): called in a loop it would defeat the back-off.
+   * Before run, the first list is a complete list anyway.
+   */
+  requestRelist(): void {
+    this.#relistRequested = true;
+    this.#attempt?.abort();
+    this.#wake?.abort();
+  }
+
+  /**
+   * Declares the API server unreachable (a health probe found it frozen, say): aborts the list
+   * or watch in flight, sets the state to `unreachable` with `cause` (onState fires), and the
+   * loop retries after its back-off; the next watch that opens sets it `synced` again. Does
+   * nothing while the reflector is not running.
+   */
+  markUnreachable(cause: KubeApiError): void {
+    if (!this.#running) return;
+    this.#interruption = cause;
+    this.#setState("unreachable", cause);
+    this.#attempt?.abort();
+  }
+
+  /**
+   * Lists and watches until `signal` aborts; never rejects. May be run again after it settled:
+   * it resumes from its cache and last resourceVersion. Running it twice at once is a bug.
+   */
   async run(signal: AbortSignal): Promise<void> {
+    if (this.#running) throw new Error(`reflector for ${this.#opts.path} is already running`);
+    this.#running = true;
     const resync = this.#opts.resyncMs > 0 ? this.#resyncLoop(signal) : Promise.resolve();
-    let backoff = this.#opts.minBackoffMs ?? 500;
+    const minBackoff = this.#opts.minBackoffMs ?? 500;
     const maxBackoff = this.#opts.maxBackoffMs ?? 30_000;
+    let backoff = minBackoff;
+    /** A relist after 410 or a too-large version happened with no healthy watch since. */
+    let relistedAtOnce = false;
+    const failed = async (): Promise<void> => {
+      const wake = new AbortController();
+      this.#wake = wake;
+      await this.#opts.clock.sleep(backoff, AbortSignal.any([signal, wake.signal]));
+      this.#wake = undefined;
+      backoff = Math.min(backoff * 2, maxBackoff);
+    };
     while (!signal.aborted) {
+      const attempt = new AbortController();
+      this.#attempt = attempt;
+      this.#interruption = undefined;
+      const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+      const watch: WatchProgress = { openedAt: undefined, endedAt: undefined, events: 0 };
+      // A watch that delivered, or stayed open a while, shows the server works: whatever ends
+      // it, the next wait starts from the minimum again.
+      const progressed = () => {
+        const open = watch.openedAt !== undefined && watch.endedAt !== undefined;
+        return watch.events > 0 || (open && watch.endedAt! - watch.openedAt! >= HEALTHY_WATCH_MS);
+      };
       try {
-        if (this.#resourceVersion === undefined) this.#resourceVersion = await this.#list(signal);
-        backoff = this.#opts.minBackoffMs ?? 500;
-        await this.#watch(signal);
+        if (this.#resourceVersion === undefined || this.#relistRequested) {
+          this.#relistRequested = false;
+          this.#resourceVersion = await this.#list(attemptSignal);
+        }
+        await this.#watch(attemptSignal, watch);
+        if (watch.events === 0) await this.#confirmVersion(attemptSignal);
+        if (progressed()) {
+          backoff = minBackoff;
+          relistedAtOnce = false;
+          continue;
+        }
+        // Ended at once with nothing said (a proxy that closes every watch, say): do not spin.
+        await failed();
       } catch (err) {
         if (signal.aborted) break;
+        if (progressed()) {
+          backoff = minBackoff;
+          relistedAtOnce = false;
+        }
+        if (attempt.signal.aborted) {
+          // requestRelist: list at once. markUnreachable: its state is set; back off.
+          if (this.#interruption !== undefined) await failed();
+          continue;
+        }
         const apiErr =
           err instanceof KubeApiError ? err : new KubeApiError("server-error", String(err));
-        if (apiErr.kind === "gone") {
-          this.#resourceVersion = undefined; // too old: list again, at once
+        if (apiErr.kind === "gone" || apiErr.kind === "resource-version-too-large") {
+          // Too old, or newer than the server has: only a fresh list helps. Once at once; if
+          // that list's version fails the same way before a watch got going, back off first.
+          this.#resourceVersion = undefined;
+          if (!relistedAtOnce) {
+            relistedAtOnce = true;
+            continue;
+          }
+          await failed();
           continue;
         }
         this.#setState(
-          apiErr.kind === "unauthorized" || apiErr.kind === "forbidden" ? "refused" : "unreachable",
+          apiErr.kind === "unauthorized" ||
+            apiErr.kind === "forbidden" ||
+            apiErr.kind === "no-credentials"
+            ? "refused"
+            : "unreachable",
           apiErr,
         );
-        await this.#opts.clock.sleep(backoff, signal);
-        backoff = Math.min(backoff * 2, maxBackoff);
+        const retryAfterMs = this.#retryAfterMs(apiErr, minBackoff);
+        if (retryAfterMs === undefined) await failed();
+        else await this.#opts.clock.sleep(retryAfterMs, signal);
       }
     }
+    this.#attempt = undefined;
     await resync;
+    this.#running = false;
     this.#setState("stopped");
     for (const w of this.#syncWaiters.splice(0)) w();
   }
 
-  /** Lists in pages of 500, replaces the cache, fires add/update/delete for the differences. */
+  /** The server's Retry-After on a 429 (or a 503 that carries one), bounded; else undefined. */
+  #retryAfterMs(err: KubeApiError, minBackoff: number): number | undefined {
+    if (err.retryAfterSeconds === undefined) return undefined;
+    if (err.kind !== "too-many-requests" && err.status !== 503) return undefined;
+    const max = this.#opts.maxRetryAfterMs ?? 60_000;
+    return Math.min(Math.max(err.retryAfterSeconds * 1000, minBackoff), max);
+  }
+
+  /**
+   * Lists in pages of 500, replaces the cache, fires add/update/delete for the differences,
+   * then onSynced (the first time) and onListed.
+   */
   async #list(signal: AbortSignal): Promise<string> {
     const items: T[] = [];
     let cont: string | undefined;
@@ -156,7 +313,7 @@ export class Reflector<T extends KubeObject> {
         query: { ...this.#selectors(), limit: 500, continue: cont },
         signal,
       });
-      items.push(...page.items);
+      for (const item of page.items) items.push(this.#ingest(item));
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? "";
     } while (cont);
@@ -181,6 +338,7 @@ export class Reflector<T extends KubeObject> {
       for (const w of this.#syncWaiters.splice(0)) w();
     }
     this.#setState("synced");
+    this.#call(() => this.#opts.handlers.onListed?.());
     return rv;
   }
 
@@ -189,43 +347,82 @@ export class Reflector<T extends KubeObject> {
    * breaks resumes after the last event it delivered: replaying older events would walk the
    * cache back through states that are long gone.
    */
-  async #watch(signal: AbortSignal): Promise<void> {
+  async #watch(signal: AbortSignal, progress: WatchProgress): Promise<void> {
     const base = this.#opts.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.round(base * (0.5 + Math.random()));
-    await this.#opts.client.watch<T>(
-      this.#opts.path,
-      {
+    try {
+      await this.#opts.client.watch<T>(
+        this.#opts.path,
+        {
+          ...this.#selectors(),
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+        },
+        signal,
+        (event: WatchEvent<T>) => {
+          if (event.type === "ERROR") {
+            throw errorFromStatus(`watch ${this.#opts.path}`, 0, event.object);
+          }
+          progress.events++;
+          const raw = event.object;
+          this.#resourceVersion = raw.metadata?.resourceVersion ?? this.#resourceVersion;
+          if (event.type === "BOOKMARK") return;
+          const obj = this.#ingest(raw);
+          const key = objectKey(obj);
+          const prev = this.#store.get(key);
+          if (event.type === "DELETED") {
+            this.#store.delete(key);
+            this.#call(() => this.#opts.handlers.onDelete?.(prev ?? obj));
+          } else {
+            this.#store.set(key, obj);
+            if (prev) this.#call(() => this.#opts.handlers.onUpdate?.(prev, obj));
+            else this.#call(() => this.#opts.handlers.onAdd?.(obj));
+          }
+        },
+        () => {
+          progress.openedAt = this.#opts.clock.now();
+          this.#setState("synced");
+        },
+      );
+    } finally {
+      progress.endedAt = this.#opts.clock.now();
+    }
+  }
+
+  /**
+   * Checks, after a watch that delivered nothing at all, that the server has our
+   * resourceVersion: a watch from a version newer than the server's (etcd restored from a
+   * backup, another cluster behind the same address) is accepted and then stays silent, while a
+   * list from it fails with ResourceVersionTooLarge, which the loop answers with a relist. One
+   * item, from the watch cache where there is one.
+   */
+  async #confirmVersion(signal: AbortSignal): Promise<void> {
+    await this.#opts.client.request<ObjectList<T>>({
+      method: "GET",
+      path: this.#opts.path,
+      query: {
         ...this.#selectors(),
         resourceVersion: this.#resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
+        resourceVersionMatch: "NotOlderThan",
+        limit: 1,
       },
       signal,
-      (event: WatchEvent<T>) => {
-        if (event.type === "ERROR") {
-          const status = event.object as { code?: number; reason?: string; message?: string };
-          throw new KubeApiError(
-            status.code === 410 ? "gone" : "server-error",
-            `watch ${this.#opts.path}: ${status.message ?? status.reason ?? "error"}`,
-            { status: status.code ?? 0, ...(status.reason ? { reason: status.reason } : {}) },
-          );
-        }
-        const obj = event.object;
-        this.#resourceVersion = obj.metadata?.resourceVersion ?? this.#resourceVersion;
-        if (event.type === "BOOKMARK") return;
-        const key = objectKey(obj);
-        const prev = this.#store.get(key);
-        if (event.type === "DELETED") {
-          this.#store.delete(key);
-          this.#call(() => this.#opts.handlers.onDelete?.(prev ?? obj));
-        } else {
-          this.#store.set(key, obj);
-          if (prev) this.#call(() => this.#opts.handlers.onUpdate?.(prev, obj));
-          else this.#call(() => this.#opts.handlers.onAdd?.(obj));
-        }
-      },
-      () => this.#setState("synced"),
-    );
+    });
+  }
+
+  /** The object as it will be cached: transformed, or whole if the transform threw. */
+  #ingest(obj: T): T {
+    const transform = this.#opts.transform;
+    if (!transform) return obj;
+    try {
+      return transform(obj);
+    } catch (err) {
+      this.#call(() => {
+        throw err;
+      });
+      return obj;
+    }
   }
 
   async #resyncLoop(signal: AbortSignal): Promise<void> {

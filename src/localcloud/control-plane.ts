@@ -18,6 +18,11 @@ export interface ControlPlaneOptions {
   garbageCollector?: boolean;
   /** How long to wait for the API server to become ready, ms. Default 180 000. */
   startTimeoutMs?: number;
+  /**
+   * Extra kube-apiserver flags, after ours, e.g. `--watch-cache-sizes=configmaps#0` so that
+   * watches of that resource are served by etcd (and see its compaction) for reflector tests.
+   */
+  apiserverArgs?: string[];
 }
 
 /**
@@ -41,6 +46,8 @@ export class ControlPlane {
   #apiserver: StartedProcess | undefined;
   #etcd: StartedProcess | undefined;
   #kcm: StartedProcess | undefined;
+  /** The API server was stopped with SIGSTOP and not continued yet. */
+  #paused = false;
   #socketServer: net.Server | undefined;
   /** Open connections through the socket forwarder. */
   readonly #tunnels = new Set<net.Socket>();
@@ -111,8 +118,55 @@ export class ControlPlane {
     }
   }
 
+  /** etcd's client URL, `http://127.0.0.1:<port>` (its v3 JSON gateway is under `/v3/`). */
+  get etcdClientUrl(): string {
+    if (!this.#ports) throw new Error(`cluster ${this.name} is not started`);
+    return `http://127.0.0.1:${this.#ports.etcdClient}`;
+  }
+
+  /**
+   * Compacts etcd's history up to `revision` (default: its current revision), physically, so
+   * that a watch from an older resourceVersion that reaches etcd fails with 410 Gone. Returns
+   * the revision compacted to.
+   */
+  async compactEtcd(revision?: number): Promise<number> {
+    const post = async (api: string, body: unknown) => {
+      const res = await fetch(`${this.etcdClientUrl}/v3/${api}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`etcd ${api} of ${this.name}: ${res.status} ${text}`);
+      return JSON.parse(text) as { header?: { revision?: string } };
+    };
+    // Any read answers with the current revision in its header.
+    const current = Number((await post("kv/range", { key: "AA==" })).header?.revision);
+    const target = revision ?? current;
+    await post("kv/compaction", { revision: String(target), physical: true });
+    return target;
+  }
+
+  /**
+   * Freezes the API server with SIGSTOP: its port keeps accepting connections but nothing is
+   * answered, like a hung server. Always {@link resumeApiserver} (stop() does it too).
+   */
+  pauseApiserver(): void {
+    if (!this.#apiserver) throw new Error(`kube-apiserver of ${this.name} is not running`);
+    process.kill(this.#apiserver.pid, "SIGSTOP");
+    this.#paused = true;
+  }
+
+  /** Continues an API server frozen by {@link pauseApiserver}. */
+  resumeApiserver(): void {
+    if (!this.#paused || !this.#apiserver) return;
+    process.kill(this.#apiserver.pid, "SIGCONT");
+    this.#paused = false;
+  }
+
   /** Stops the API server only (etcd keeps the data), for fault tests. */
   async stopApiserver(): Promise<void> {
+    this.resumeApiserver();
     if (this.#apiserver) await this.#procs.stop(this.#apiserver);
     this.#apiserver = undefined;
     this.#client?.close();
@@ -126,6 +180,7 @@ export class ControlPlane {
 
   /** Stops this cluster's processes and the socket forwarder; deletes its etcd data. */
   async stop(): Promise<void> {
+    this.resumeApiserver(); // a stopped process would not see SIGTERM until its grace ran out
     this.#client?.close();
     await new Promise<void>((resolve) => {
       if (!this.#socketServer) return resolve();
@@ -185,6 +240,7 @@ export class ControlPlane {
       "--enable-priority-and-fairness=false",
       "--profiling=false",
       "--v=1",
+      ...(this.#options.apiserverArgs ?? []),
     ]);
     await waitFor(
       `kube-apiserver of ${this.name}`,

@@ -29,6 +29,8 @@ export interface ClusterSpec {
   name: string;
   controllerManager?: boolean;
   garbageCollector?: boolean;
+  /** Extra kube-apiserver flags (see ControlPlaneOptions.apiserverArgs). */
+  apiserverArgs?: string[];
 }
 
 export interface LocalNode {
@@ -460,6 +462,7 @@ export class LocalCloud {
       index: spec.index,
       controllerManager: spec.controllerManager ?? false,
       garbageCollector: spec.garbageCollector ?? false,
+      ...(spec.apiserverArgs ? { apiserverArgs: spec.apiserverArgs } : {}),
     };
     const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
     if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
