@@ -1,5 +1,4 @@
 import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
-import type { RefusalReason } from "../domain/address-policy.ts";
 import { pairs } from "../domain/labels.ts";
 import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
@@ -13,7 +12,12 @@ export type ClusterKnowledge = "unknown" | "ready" | "withdrawn";
 
 /** A change in a cluster's life, sent on the same channel as the reports so it stays in order. */
 export interface ClusterEvent {
-  kind: "cluster-added" | "cluster-ready" | "cluster-withdrawn" | "cluster-restored" | "cluster-removed";
+  kind:
+    | "cluster-added"
+    | "cluster-ready"
+    | "cluster-withdrawn"
+    | "cluster-restored"
+    | "cluster-removed";
   cluster: string;
   /** For "cluster-ready": the generation of the controller whose first list is complete. */
   generation?: number;
@@ -164,7 +168,9 @@ export class Aggregator {
   /** Peak endpoints refused or dropped by the cap now, by cluster and reason (for the gauge). */
   refusedCounts(): { cluster: string; reason: string; count: number }[] {
     return [...this.#refused].flatMap(([cluster, byReason]) =>
-      [...byReason].filter(([, count]) => count > 0).map(([reason, count]) => ({ cluster, reason, count })),
+      [...byReason]
+        .filter(([, count]) => count > 0)
+        .map(([reason, count]) => ({ cluster, reason, count })),
     );
   }
 

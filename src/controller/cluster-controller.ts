@@ -275,6 +275,9 @@ export class ClusterController {
       },
       onHealthy: () => {
         this.#probeDown = undefined;
+        opts.logger.info("API server answers again; listing everything again");
+        // At once, not after the informers' back-off: they list again and resume watching.
+        this.requestRelist();
         this.#updateState();
       },
     }).run(signal);
@@ -287,6 +290,11 @@ export class ClusterController {
     await this.waitForSync(signal);
     if (!signal.aborted) {
       opts.logger.info("cluster synced");
+      if (this.#ranges.some((r) => r.notServed)) {
+        opts.logger.warn(
+          "the production cluster serves no ServiceCIDRs (Kubernetes before 1.33): its Service range is not discovered; set serviceCIDRs in the config",
+        );
+      }
       if (this.role === "production") this.#rangesChanged();
       this.#initial = new Set(this.serviceKeys());
       opts.onSynced();
@@ -495,6 +503,8 @@ export class ClusterController {
       ...common,
       resyncMs: 0,
       path: "/apis/networking.k8s.io/v1/servicecidrs",
+      // Clusters before Kubernetes 1.33 may not serve ServiceCIDRs: the configured ranges stand.
+      optional: true,
       transform: trimServiceCidr,
       handlers: indexed("servicecidrs", this.#rangeIndexes.services, serviceCidrRanges),
     });

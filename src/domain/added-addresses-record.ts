@@ -42,7 +42,9 @@ export function parseAddedAddressesRecord(value: string): AddedAddressesRecord |
   const record: AddedAddressesRecord = { addresses: sortedSet(addresses), hash };
   const clusters = "clusters" in parsed ? parsed.clusters : undefined;
   if (typeof clusters === "object" && clusters !== null && !Array.isArray(clusters)) {
-    const entries = Object.entries(clusters).filter((e): e is [string, string[]] => isStringList(e[1]));
+    const entries = Object.entries(clusters).filter((e): e is [string, string[]] =>
+      isStringList(e[1]),
+    );
     if (entries.length > 0) {
       record.clusters = Object.fromEntries(entries.map(([c, list]) => [c, sortedSet(list)]));
     }

@@ -28,7 +28,11 @@ export interface Source {
 export function sameSource(a: Source, b: Source): boolean {
   if (a.name !== b.name || a.triggerTime !== b.triggerTime) return false;
   if (a.refused.length !== b.refused.length) return false;
-  if (!a.refused.every((r, i) => r.address === b.refused[i]!.address && r.reason === b.refused[i]!.reason)) {
+  if (
+    !a.refused.every(
+      (r, i) => r.address === b.refused[i]!.address && r.reason === b.refused[i]!.reason,
+    )
+  ) {
     return false;
   }
   const [g, h] = [a.group, b.group];
@@ -39,7 +43,10 @@ export function sameSource(a: Source, b: Source): boolean {
     g.ports.every((p, i) => {
       const q = h.ports[i]!;
       return (
-        p.name === q.name && p.port === q.port && p.protocol === q.protocol && p.appProtocol === q.appProtocol
+        p.name === q.name &&
+        p.port === q.port &&
+        p.protocol === q.protocol &&
+        p.appProtocol === q.appProtocol
       );
     }) &&
     g.endpoints.length === h.endpoints.length &&

@@ -4,7 +4,6 @@ import type {
   V1OwnerReference,
   V1Service,
 } from "@kubernetes/client-node";
-import type { DesiredSlice } from "../domain/source-slices.ts";
 import {
   ADDRESS_FAMILIES,
   type AddressFamily,
@@ -18,6 +17,7 @@ import type { EndpointsSubset } from "../domain/endpoints-subsets.ts";
 import type { LiteralEndpoints } from "../domain/literal-endpoints.ts";
 import type { ProductionService } from "../domain/production-service.ts";
 import type { WrittenSlice } from "../domain/slice-content-equal.ts";
+import type { DesiredSlice } from "../domain/source-slices.ts";
 
 // Translations between the API's JSON objects and the pure domain's values. Objects from the
 // caches are read, never mutated. (The client-node model types describe the JSON field names;

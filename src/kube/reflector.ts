@@ -72,6 +72,12 @@ export interface ReflectorOptions<T> {
   maxRetryAfterMs?: number;
   /** Server-side timeout of each watch, seconds; jittered ±50 %. Default 300. */
   watchTimeoutSeconds?: number;
+  /**
+   * The collection may not be served (an API a cluster of an older version lacks): a 404 on the
+   * list counts as an empty list, and it is listed again every `maxBackoffMs`. See
+   * {@link Reflector.notServed}.
+   */
+  optional?: boolean;
 }
 
 interface ObjectList<T> {
@@ -125,6 +131,8 @@ export class Reflector<T extends KubeObject> {
   readonly #store = new Map<string, T>();
   #state: ReflectorState = "syncing";
   #synced = false;
+  #cause: KubeApiError | undefined;
+  #notServed = false;
   #running = false;
   /** The last resourceVersion listed or watched; `undefined`: list (again). */
   #resourceVersion: string | undefined;
@@ -146,6 +154,21 @@ export class Reflector<T extends KubeObject> {
   }
 
   /** True once the first list has completed (stays true through later failures). */
+  /** The collection path it lists and watches. */
+  get path(): string {
+    return this.#opts.path;
+  }
+
+  /** The failure behind the current state, when it is `unreachable` or `refused`. */
+  get cause(): KubeApiError | undefined {
+    return this.#cause;
+  }
+
+  /** An optional collection the server answered 404 for at its last list: cached as empty. */
+  get notServed(): boolean {
+    return this.#notServed;
+  }
+
   get hasSynced(): boolean {
     return this.#synced;
   }
@@ -259,6 +282,17 @@ export class Reflector<T extends KubeObject> {
         }
         const apiErr =
           err instanceof KubeApiError ? err : new KubeApiError("server-error", String(err));
+        if (
+          apiErr.kind === "not-found" &&
+          this.#opts.optional &&
+          this.#resourceVersion === undefined
+        ) {
+          this.#notServed = true;
+          this.#replace([]);
+          this.#resourceVersion = undefined;
+          await this.#opts.clock.sleep(maxBackoff, signal);
+          continue;
+        }
         if (apiErr.kind === "gone" || apiErr.kind === "resource-version-too-large") {
           // Too old, or newer than the server has: only a fresh list helps. Once at once; if
           // that list's version fails the same way before a watch got going, back off first.
@@ -317,7 +351,13 @@ export class Reflector<T extends KubeObject> {
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? "";
     } while (cont);
+    this.#notServed = false;
+    this.#replace(items);
+    return rv;
+  }
 
+  /** Makes the cache hold exactly `items`, with handlers for the differences; synced after. */
+  #replace(items: T[]): void {
     const fresh = new Map(items.map((o) => [objectKey(o), o]));
     const old = new Map(this.#store);
     this.#store.clear();
@@ -339,7 +379,6 @@ export class Reflector<T extends KubeObject> {
     }
     this.#setState("synced");
     this.#call(() => this.#opts.handlers.onListed?.());
-    return rv;
   }
 
   /**
@@ -440,6 +479,8 @@ export class Reflector<T extends KubeObject> {
   }
 
   #setState(state: ReflectorState, cause?: KubeApiError): void {
+    if (cause !== undefined) this.#cause = cause;
+    else if (state === "synced") this.#cause = undefined;
     if (state === this.#state && cause === undefined) return;
     const changed = state !== this.#state;
     this.#state = state;
