@@ -136,7 +136,8 @@ export function sourceSlices(input: SourceSlicesInput): SourceSlices {
     conflicts.push({
       cluster,
       kind: "family-mismatch",
-      reason: `peak slice ${source.name} of cluster ${cluster} has ${group.endpoints.length} ${group.addressType} endpoint(s); the production Service's families are ${service.ipFamilies.join(" and ") || "none"}, so they are left out`,
+      // The same words for every such slice of the cluster, so they make one Event, not one each.
+      reason: `peak cluster ${cluster} has ${group.addressType} endpoints; the production Service's families are ${service.ipFamilies.join(" and ") || "none"}, so they are left out`,
     });
     return { slices: [], conflicts };
   }
