@@ -241,6 +241,7 @@ describe("failures", { timeout: 1_200_000 }, () => {
   test("a flapping peer causes no writes while each outage is shorter than staleTTL", async () => {
     const { writes: before } = await waitSettled(kb);
     const expected = await fromCluster("web", "public");
+    let longest = 0;
     for (let i = 0; i < 4; i++) {
       await cloud.cluster("public").stopApiserver();
       const down = Date.now();
@@ -253,12 +254,14 @@ describe("failures", { timeout: 1_200_000 }, () => {
           1,
         ),
       );
+      longest = Math.max(longest, Date.now() - down);
       log(`outage ${i + 1}: ${Date.now() - down} ms as kubeburst saw it`);
     }
     // Whatever the last outage set off has run its course before we count.
     const writes = (await waitSettled(kb)).writes - before;
     log(`4 outages of public: ${writes} writes`);
-    assert.equal(writes, 0);
+    // An outage that a slow machine stretched past staleTTL would rightly withdraw: say so.
+    assert.equal(writes, 0, `longest outage ${longest} ms, staleTTL ${STALE_TTL_MS} ms`);
     assert.deepEqual(await fromCluster("web", "public"), expected);
   });
 
