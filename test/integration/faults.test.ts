@@ -188,8 +188,9 @@ describe("failures", { timeout: 1_200_000 }, () => {
       assert.deepEqual(await fromCluster("web", "public-2"), { [c.ip]: true });
     });
 
-    await cloud.cluster("public").stopApiserver();
+    // From the moment it starts to go: kubeburst may notice before the stop has finished.
     const down = Date.now();
+    await cloud.cluster("public").stopApiserver();
     // The point: for the first half of staleTTL, nothing of public's may go.
     await holdsFor("public's endpoints kept within staleTTL", STALE_TTL_MS / 2, async () =>
       assert.deepEqual(await fromCluster("web", "public"), { [a.ip]: true, [b.ip]: true }),
@@ -243,8 +244,8 @@ describe("failures", { timeout: 1_200_000 }, () => {
     const expected = await fromCluster("web", "public");
     let longest = 0;
     for (let i = 0; i < 4; i++) {
-      await cloud.cluster("public").stopApiserver();
       const down = Date.now();
+      await cloud.cluster("public").stopApiserver();
       // The outage itself (kubeburst sees a few seconds more: the restart and its back-off).
       await sleep(1_000);
       await cloud.cluster("public").restartApiserver();
