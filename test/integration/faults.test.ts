@@ -15,7 +15,7 @@ import { cleanUp } from "../support/cleanup.ts";
 import { eventually, holdsFor } from "../support/eventually.ts";
 import {
   createService,
-  createSlice,
+  createSlices,
   deleteObject,
   eventsAbout,
   OURS,
@@ -23,6 +23,7 @@ import {
   slicesOf,
 } from "../support/kube-fixtures.ts";
 import { waitSettled } from "../support/kubeburst-settled.ts";
+import { editFirstSliceMidWrite } from "../support/mid-write-edit.ts";
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 const PRODUCTION = { "kubeburst.io/role": "production" };
@@ -64,12 +65,8 @@ describe("failures", { timeout: 1_200_000 }, () => {
   }
 
   /** Hand-written peak slices of 100 endpoints each. */
-  async function peakSlices(cluster: string, service: string, addresses: string[]) {
-    for (let i = 0; i * 100 < addresses.length; i++) {
-      const part = addresses.slice(i * 100, (i + 1) * 100);
-      await createSlice(api(cluster), "shop", service, `${service}-manual-${i}`, part);
-    }
-  }
+  const peakSlices = (cluster: string, service: string, addresses: string[]) =>
+    createSlices(api(cluster), "shop", service, addresses);
 
   /** `count` addresses in public-2's range (198.18.40.1 onwards). */
   const bulkAddresses = (count: number) =>
@@ -348,6 +345,35 @@ describe("failures", { timeout: 1_200_000 }, () => {
       assert.deepEqual([...written].sort(), [...addresses].sort());
       for (const s of slices) assert.ok((s.endpoints ?? []).length <= 100);
     });
+  });
+
+  // PRODUCT BUG (found by this test; left for the rewrite of the writer): the
+  // edit is never undone, so this test is marked todo. The writer remembers each slice it applied
+  // (ServiceWriter's memo, 30 s) and prefers that memory to its cache whenever their
+  // resourceVersions differ, taking a cache that moved past our write for one that has not
+  // caught up yet. Here the echo of our write and the edit arrive while the writer is still busy
+  // with the Service's other slices; its next reconcile sees the edited slice, prefers the memory
+  // and writes nothing, and no event comes later to look again. The edit stays until the next
+  // resync (600 s by default) or an unrelated change of that Service.
+  test("someone else's edit of a slice of ours, made while kubeburst is still writing that Service, is undone", {
+    todo: "product bug: the writer's memory of its own writes hides a later edit (see comment)",
+  }, async () => {
+    await pair("contested", ["public-2"]);
+    await peakSlices("public-2", "contested", bulkAddresses(1200));
+    const edit = await editFirstSliceMidWrite(api("private"), "shop", "contested");
+    log(`edited ${edit.name} with ${edit.writtenWhenEdited} of 12 slices written`);
+    // The resync is 600 s: only the watch can undo the edit within this test's minute.
+    await eventually(
+      "every slice written, and the edited one as kubeburst wrote it",
+      async () => {
+        const slices = await ourSlices("contested");
+        assert.equal(slices.length, 12);
+        const edited = slices.find((s) => s.metadata?.name === edit.name);
+        // Fails here today: the edited slice stays empty (the product bug above).
+        assert.deepEqual(readiness(edited ? [edited] : []), edit.written);
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 
   test("5,000 endpoints for one Service: sliced by 100, capped at maxEndpointsPerService", async () => {
