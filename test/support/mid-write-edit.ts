@@ -18,7 +18,7 @@ export interface MidWriteEdit {
 /**
  * Waits (polling every 5 ms) for the first slice of ours of `namespace/service` in production,
  * and at once empties its endpoints, as another writer could. Give the Service enough peak
- * endpoints for many slices (e.g. 1,200: 12 slices), so that kubeburst is still writing the
+ * endpoints for many slices (e.g. 1,000: 10 slices), so that kubeburst is still writing the
  * others when the edit lands.
  */
 export async function editFirstSliceMidWrite(
