@@ -347,8 +347,8 @@ describe("failures", { timeout: 1_200_000 }, () => {
     });
   });
 
-  // PRODUCT BUG (found by this test; left for the rewrite of the writer): the
-  // edit is never undone, so this test is marked todo. The writer remembers each slice it applied
+  // PRODUCT BUG (found by this test; left for the rewrite of the writer): the edit is never
+  // undone, so this test is marked todo. The writer remembers each slice it applied
   // (ServiceWriter's memo, 30 s) and prefers that memory to its cache whenever their
   // resourceVersions differ, taking a cache that moved past our write for one that has not
   // caught up yet. Here the echo of our write and the edit arrive while the writer is still busy
