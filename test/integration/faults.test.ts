@@ -23,7 +23,7 @@ import {
   slicesOf,
 } from "../support/kube-fixtures.ts";
 import { waitSettled } from "../support/kubeburst-settled.ts";
-import { editFirstSliceMidWrite } from "../support/mid-write-edit.ts";
+import { assertHoldsExactly, editFirstSliceMidWrite } from "../support/mid-write-edit.ts";
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 const PRODUCTION = { "kubeburst.io/role": "production" };
@@ -358,19 +358,24 @@ describe("failures", { timeout: 1_200_000 }, () => {
   test("someone else's edit of a slice of ours, made while kubeburst is still writing that Service, is undone", {
     todo: "product bug: the writer's memory of its own writes hides a later edit (see comment)",
   }, async () => {
-    await pair("contested", ["public-2"]);
-    await peakSlices("public-2", "contested", bulkAddresses(1200));
-    const edit = await editFirstSliceMidWrite(api("private"), "shop", "contested");
+    const addresses = bulkAddresses(1200);
+    const edit = await editFirstSliceMidWrite({
+      production: api("private"),
+      peak: api("public-2"),
+      namespace: "shop",
+      service: "contested",
+      addresses,
+      settled: () => waitSettled(kb),
+    });
     log(`edited ${edit.name} with ${edit.writtenWhenEdited} of 12 slices written`);
     // The resync is 600 s: only the watch can undo the edit within these 30 s.
     await eventually(
-      "every slice written, and the edited one as kubeburst wrote it",
+      "every slice written, the edited one put back",
       async () => {
         const slices = await ourSlices("contested");
         assert.equal(slices.length, 12);
-        const edited = slices.find((s) => s.metadata?.name === edit.name);
         // Fails here today: the edited slice stays empty (the product bug above).
-        assert.deepEqual(readiness(edited ? [edited] : []), edit.written);
+        assertHoldsExactly(slices, addresses);
       },
       { timeoutMs: 30_000 },
     );
