@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
 import type { KubeClient } from "../kube/kube-client.ts";
 import { KubeburstProcess } from "../localcloud/kubeburst-process.ts";
@@ -19,6 +20,8 @@ export interface ScenarioOptions {
 const NAMESPACE = "shop";
 const SERVICE = "web";
 const PORT = 8080;
+/** How long production's own data path may take to serve after the Service exists (two busy cores). */
+const DATA_PATH_TIMEOUT_MS = 120_000;
 
 /**
  * The story kubeburst exists for, on the local cloud: a private cluster whose production Service
@@ -34,6 +37,8 @@ export class BurstScenario {
   /** `http://<production ClusterIP>:80/` */
   readonly url: string;
   readonly kubeburst: KubeburstProcess;
+  /** The production pods, `web-1`… in private. */
+  readonly productionPods: readonly LocalPod[];
   readonly #dir: string;
   readonly #log: (line: string) => void;
   #peakPods: LocalPod[];
@@ -47,6 +52,7 @@ export class BurstScenario {
     kubeburst: KubeburstProcess;
     dir: string;
     log: (line: string) => void;
+    productionPods: LocalPod[];
     peakPods: LocalPod[];
   }) {
     this.cloud = init.cloud;
@@ -54,18 +60,25 @@ export class BurstScenario {
     this.node = init.node;
     this.url = init.url;
     this.kubeburst = init.kubeburst;
+    this.productionPods = init.productionPods;
     this.#dir = init.dir;
     this.#log = init.log;
     this.#peakPods = init.peakPods;
     this.#nextPeak = init.peakPods.length + 1;
   }
 
-  /** Starts both clusters, the pods, the Services (the peak one not yet labelled) and kubeburst. */
+  /**
+   * Starts both clusters, the pods, the Services (the peak one not yet labelled) and kubeburst,
+   * and resolves once production's own data path serves: requests to the ClusterIP from the
+   * private node are answered by every production pod, none failing. On failure everything
+   * started so far is stopped and deleted before the error is thrown.
+   */
   static async start(opts: ScenarioOptions): Promise<BurstScenario> {
     const mode = opts.mode ?? "endpointslice";
     const log = opts.log;
     const dir = await mkdtemp(path.join(tmpdir(), "kubeburst-scenario-"));
     let cloud: LocalCloud | undefined;
+    let kubeburst: KubeburstProcess | undefined;
     try {
       cloud = await LocalCloud.start(
         [
@@ -154,10 +167,10 @@ export class BurstScenario {
           metrics: { address: "127.0.0.1:0" },
         }),
       );
-      const kubeburst = await KubeburstProcess.start(configPath, dir);
+      kubeburst = await KubeburstProcess.start(configPath, dir);
       await kubeburst.waitReady();
       log(`kubeburst running (${mode} mode)`);
-      return new BurstScenario({
+      const scenario = new BurstScenario({
         cloud,
         mode,
         node,
@@ -165,11 +178,23 @@ export class BurstScenario {
         kubeburst,
         dir,
         log,
+        productionPods,
         peakPods,
       });
+      await scenario.#waitForProductionDataPath();
+      return scenario;
     } catch (err) {
-      await cloud?.close();
-      await rm(dir, { recursive: true, force: true });
+      // Every step runs; the start failure stays the error, a teardown failure is logged too.
+      const teardown = [
+        () => kubeburst?.stop(),
+        () => cloud?.close(),
+        () => rm(dir, { recursive: true, force: true }),
+      ];
+      for (const step of teardown) {
+        await Promise.resolve()
+          .then(step)
+          .catch((e: unknown) => log(`teardown after a failed start: ${String(e)}`));
+      }
       throw err;
     }
   }
@@ -227,6 +252,34 @@ export class BurstScenario {
       await this.cloud.close();
       if (!process.env.KUBEBURST_KEEP_LOGS) await rm(this.#dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The Service exists before the private node's kube-proxy has programmed it and its
+   * endpoints; until then requests to the ClusterIP fail. Waits (at most
+   * {@link DATA_PATH_TIMEOUT_MS}) until one batch of requests is answered by every production
+   * pod with none failing, so that whoever drives the scenario starts from a working
+   * production-only data path.
+   */
+  async #waitForProductionDataPath(): Promise<void> {
+    const expected = this.productionPods.map((p) => `private/${p.name}`).sort();
+    if (expected.length === 0) return; // nothing serves production on its own
+    // 20 requests over 2 pods miss one of them with probability 2^-19: a miss means unprogrammed.
+    const batch = 10 * expected.length;
+    const started = Date.now();
+    let last: { byPod: Record<string, number>; failed: number } | undefined;
+    while (Date.now() - started < DATA_PATH_TIMEOUT_MS) {
+      last = await this.send(batch);
+      const servedBy = Object.keys(last.byPod).sort();
+      if (last.failed === 0 && JSON.stringify(servedBy) === JSON.stringify(expected)) {
+        this.#log(`production's data path serves (${Date.now() - started} ms)`);
+        return;
+      }
+      await sleep(200);
+    }
+    throw new Error(
+      `production's data path did not serve ${this.url} from ${this.node.cluster}/${this.node.name} within ${DATA_PATH_TIMEOUT_MS} ms: expected answers from ${expected.join(", ")} and no failures, last batch ${JSON.stringify(last)}`,
+    );
   }
 
   #peak(): KubeClient {

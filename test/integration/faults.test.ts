@@ -11,16 +11,19 @@ import type { V1EndpointSlice } from "@kubernetes/client-node";
 import { parseAllDocuments, stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
-import { eventually } from "../support/eventually.ts";
+import { cleanUp } from "../support/cleanup.ts";
+import { eventually, holdsFor } from "../support/eventually.ts";
 import {
   createService,
-  createSlice,
+  createSlices,
   deleteObject,
   eventsAbout,
   OURS,
   readiness,
   slicesOf,
 } from "../support/kube-fixtures.ts";
+import { waitSettled } from "../support/kubeburst-settled.ts";
+import { assertHoldsExactly, editFirstSliceMidWrite } from "../support/mid-write-edit.ts";
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 const PRODUCTION = { "kubeburst.io/role": "production" };
@@ -62,12 +65,8 @@ describe("failures", { timeout: 1_200_000 }, () => {
   }
 
   /** Hand-written peak slices of 100 endpoints each. */
-  async function peakSlices(cluster: string, service: string, addresses: string[]) {
-    for (let i = 0; i * 100 < addresses.length; i++) {
-      const part = addresses.slice(i * 100, (i + 1) * 100);
-      await createSlice(api(cluster), "shop", service, `${service}-manual-${i}`, part);
-    }
-  }
+  const peakSlices = (cluster: string, service: string, addresses: string[]) =>
+    createSlices(api(cluster), "shop", service, addresses);
 
   /** `count` addresses in public-2's range (198.18.40.1 onwards). */
   const bulkAddresses = (count: number) =>
@@ -135,9 +134,14 @@ describe("failures", { timeout: 1_200_000 }, () => {
   });
 
   after(async () => {
-    await kb?.stop();
-    await cloud?.close();
-    if (dir && !process.env.KUBEBURST_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
+    await cleanUp([
+      () => kb?.stop(),
+      () => cloud?.close(),
+      () => {
+        if (dir && !process.env.KUBEBURST_KEEP_LOGS)
+          return rm(dir, { recursive: true, force: true });
+      },
+    ]);
   });
 
   test("production's own node and Service addresses are refused from a peak even when not configured", async () => {
@@ -148,13 +152,15 @@ describe("failures", { timeout: 1_200_000 }, () => {
     await eventually("only the peak's own address is written", async () => {
       assert.deepEqual(await fromCluster("inside", "public-2"), { "198.18.40.7": true });
     });
-    assert.equal(
-      await kb.metric("kubeburst_refused_endpoints", {
-        cluster: "public-2",
-        reason: "production-range",
-      }),
-      2,
-    );
+    await eventually("both refusals are counted", async () => {
+      assert.equal(
+        await kb.metric("kubeburst_refused_endpoints", {
+          cluster: "public-2",
+          reason: "production-range",
+        }),
+        2,
+      );
+    });
   });
 
   test("a dead peak API server: endpoints kept for staleTTL, then withdrawn, then restored; the other peak keeps working", async () => {
@@ -179,13 +185,13 @@ describe("failures", { timeout: 1_200_000 }, () => {
       assert.deepEqual(await fromCluster("web", "public-2"), { [c.ip]: true });
     });
 
-    await cloud.cluster("public").stopApiserver();
+    // From the moment it starts to go: kubeburst may notice before the stop has finished, and
+    // must not withdraw before staleTTL even then.
     const down = Date.now();
-    await sleep(STALE_TTL_MS / 2);
-    assert.deepEqual(
-      await fromCluster("web", "public"),
-      { [a.ip]: true, [b.ip]: true },
-      "kept within staleTTL",
+    await cloud.cluster("public").stopApiserver();
+    // The point: for the first half of staleTTL, nothing of public's may go.
+    await holdsFor("public's endpoints kept within staleTTL", STALE_TTL_MS / 2, async () =>
+      assert.deepEqual(await fromCluster("web", "public"), { [a.ip]: true, [b.ip]: true }),
     );
     const d = await pod("public-2", "d");
     await eventually("the healthy peak's change goes through meanwhile", async () => {
@@ -200,12 +206,14 @@ describe("failures", { timeout: 1_200_000 }, () => {
     log(
       `public's endpoints withdrawn ${withdrawnAfter} ms after its API server died (staleTTL ${STALE_TTL_MS} ms)`,
     );
-    assert.ok(withdrawnAfter >= STALE_TTL_MS);
-    assert.equal(await kb.metric("kubeburst_cluster_withdrawn", { cluster: "public" }), 1);
-    assert.equal(
-      await kb.metric("kubeburst_cluster_state", { cluster: "public", state: "unreachable" }),
-      1,
-    );
+    assert.ok(withdrawnAfter >= STALE_TTL_MS, "never withdrawn before staleTTL");
+    await eventually("the metrics say withdrawn and unreachable", async () => {
+      assert.equal(await kb.metric("kubeburst_cluster_withdrawn", { cluster: "public" }), 1);
+      assert.equal(
+        await kb.metric("kubeburst_cluster_state", { cluster: "public", state: "unreachable" }),
+        1,
+      );
+    });
 
     await cloud.cluster("public").restartApiserver();
     const up = Date.now();
@@ -216,7 +224,9 @@ describe("failures", { timeout: 1_200_000 }, () => {
       { timeoutMs: 60_000 },
     );
     log(`restored ${Date.now() - up} ms after the API server came back`);
-    assert.equal(await kb.metric("kubeburst_cluster_withdrawn", { cluster: "public" }), 0);
+    await eventually("the metric says restored", async () =>
+      assert.equal(await kb.metric("kubeburst_cluster_withdrawn", { cluster: "public" }), 0),
+    );
     await eventually("the production Service's owners were told, step by step", async () => {
       const reasons = new Set(
         (await eventsAbout(api("private"), "shop", "web")).map((e) => e.reason),
@@ -228,11 +238,14 @@ describe("failures", { timeout: 1_200_000 }, () => {
   });
 
   test("a flapping peer causes no writes while each outage is shorter than staleTTL", async () => {
-    const before = await kb.metric("kubeburst_writer_writes_total");
+    const { writes: before } = await waitSettled(kb);
     const expected = await fromCluster("web", "public");
+    let longest = 0;
     for (let i = 0; i < 4; i++) {
       await cloud.cluster("public").stopApiserver();
+      // Counted from here: the API server keeps serving through its graceful stop (about 5 s).
       const down = Date.now();
+      // The outage itself (kubeburst sees a few seconds more: the restart and its back-off).
       await sleep(1_000);
       await cloud.cluster("public").restartApiserver();
       await eventually("public synced again", async () =>
@@ -241,11 +254,14 @@ describe("failures", { timeout: 1_200_000 }, () => {
           1,
         ),
       );
+      longest = Math.max(longest, Date.now() - down);
       log(`outage ${i + 1}: ${Date.now() - down} ms as kubeburst saw it`);
     }
-    const writes = (await kb.metric("kubeburst_writer_writes_total")) - before;
+    // Whatever the last outage set off has run its course before we count.
+    const writes = (await waitSettled(kb)).writes - before;
     log(`4 outages of public: ${writes} writes`);
-    assert.equal(writes, 0);
+    // An outage that a slow machine stretched past staleTTL would rightly withdraw: say so.
+    assert.equal(writes, 0, `longest outage ${longest} ms, staleTTL ${STALE_TTL_MS} ms`);
     assert.deepEqual(await fromCluster("web", "public"), expected);
   });
 
@@ -297,6 +313,7 @@ describe("failures", { timeout: 1_200_000 }, () => {
       async () => assert.equal((await fromCluster("web", "public-2"))[e.ip], true),
       { timeoutMs: 60_000 },
     );
+    await waitSettled(kb);
     const names = (await ourSlices("web")).map((s) => s.metadata?.name);
     assert.equal(new Set(names).size, names.length);
     assert.equal(names.length, 2, "one slice per peak cluster");
@@ -330,6 +347,40 @@ describe("failures", { timeout: 1_200_000 }, () => {
     });
   });
 
+  // PRODUCT BUG (found by this test; left for the rewrite of the writer): the edit is never
+  // undone, so this test is marked todo. The writer remembers each slice it applied
+  // (ServiceWriter's memo, 30 s) and prefers that memory to its cache whenever their
+  // resourceVersions differ, taking a cache that moved past our write for one that has not
+  // caught up yet. Here the echo of our write and the edit arrive while the writer is still busy
+  // with the Service's other slices; its next reconcile sees the edited slice, prefers the memory
+  // and writes nothing, and no event comes later to look again. The edit stays until the next
+  // resync (600 s by default) or an unrelated change of that Service.
+  test("someone else's edit of a slice of ours, made while kubeburst is still writing that Service, is undone", {
+    todo: "product bug: the writer's memory of its own writes hides a later edit (see comment)",
+  }, async () => {
+    const addresses = bulkAddresses(1200);
+    const edit = await editFirstSliceMidWrite({
+      production: api("private"),
+      peak: api("public-2"),
+      namespace: "shop",
+      service: "contested",
+      addresses,
+      settled: () => waitSettled(kb),
+    });
+    log(`edited ${edit.name} with ${edit.writtenWhenEdited} of 12 slices written`);
+    // The resync is 600 s: only the watch can undo the edit within these 30 s.
+    await eventually(
+      "every slice written, the edited one put back",
+      async () => {
+        const slices = await ourSlices("contested");
+        assert.equal(slices.length, 12);
+        // Fails here today: the edited slice stays empty (the product bug above).
+        assertHoldsExactly(slices, addresses);
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+
   test("5,000 endpoints for one Service: sliced by 100, capped at maxEndpointsPerService", async () => {
     await pair("huge", ["public-2"]);
     await peakSlices("public-2", "huge", bulkAddresses(5000));
@@ -343,12 +394,14 @@ describe("failures", { timeout: 1_200_000 }, () => {
       },
       { timeoutMs: 60_000 },
     );
-    assert.equal(
-      await kb.metric("kubeburst_refused_endpoints", { cluster: "public-2", reason: "cap" }),
-      2000,
-    );
-    const events = await eventsAbout(api("private"), "shop", "huge");
-    const truncated = events.find((e) => e.reason === "PeakEndpointsTruncated");
-    assert.match(truncated?.message ?? "", /3000 kept, 2000 left out/);
+    await eventually("the 2,000 left out are counted and reported in an Event", async () => {
+      assert.equal(
+        await kb.metric("kubeburst_refused_endpoints", { cluster: "public-2", reason: "cap" }),
+        2000,
+      );
+      const events = await eventsAbout(api("private"), "shop", "huge");
+      const truncated = events.find((e) => e.reason === "PeakEndpointsTruncated");
+      assert.match(truncated?.message ?? "", /3000 kept, 2000 left out/);
+    });
   });
 });

@@ -2,20 +2,24 @@
 // cluster and two public peak clusters, each with kube-controller-manager making the native
 // slices, and `kubeburst run` as a child process driven only through its config file, Secrets
 // and the clusters.
+//
+// kubeburst runs with the default resync (600 s, far longer than any wait here), so every change
+// below reaches production through watch events alone: a lost or mishandled event fails a test
+// instead of being healed quietly by a resync. Only the "with a 5 s resync" block turns it on.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { V1EndpointSlice } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalPod } from "../../src/localcloud/local-cloud.ts";
-import { eventually } from "../support/eventually.ts";
+import { cleanUp } from "../support/cleanup.ts";
+import { eventually, holdsFor } from "../support/eventually.ts";
 import {
   createService,
   createSlice,
@@ -28,6 +32,8 @@ import {
   readiness,
   slicesOf,
 } from "../support/kube-fixtures.ts";
+import { sampleWork, waitSettled } from "../support/kubeburst-settled.ts";
+import { assertHoldsExactly, editFirstSliceMidWrite } from "../support/mid-write-edit.ts";
 
 const cli = fileURLToPath(new URL("../../bin/kubeburst.js", import.meta.url));
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
@@ -43,8 +49,10 @@ async function runCli(args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-/** Generous for two cores; each check reports how long it really took. */
-const within = { timeoutMs: 30_000, intervalMs: 50 };
+/** Generous for two busy cores; each check reports how long it really took. */
+const within = { timeoutMs: 60_000, intervalMs: 50 };
+/** The resync of the block that tests resyncs; every other test runs with the default 600 s. */
+const SHORT_RESYNC_MS = 5_000;
 
 describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () => {
   let cloud: LocalCloud;
@@ -55,9 +63,12 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
   const api = (cluster: string) => cloud.cluster(cluster).client;
   const ip = (pod: LocalPod) => pod.ip;
 
-  /** Writes the config file: private + public-a, plus `extra` peak clusters. */
+  /**
+   * Writes a config file: private + public-a, plus `extraPeaks`. `kubeburst.yaml` unless `file`
+   * names another. No `resyncPeriod` unless given: the default (600 s) applies.
+   */
   async function writeConfig(
-    options: { extraPeaks?: string[]; mode?: string } = {},
+    options: { extraPeaks?: string[]; mode?: string; resyncPeriod?: string; file?: string } = {},
   ): Promise<string> {
     // Each peak may use only its own range; production's ranges are always refused.
     const peak = (name: string) => ({
@@ -79,13 +90,13 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
         ...(options.extraPeaks ?? []).map(peak),
       ],
       discoveryInterval: "1s",
-      resyncPeriod: "5s",
+      ...(options.resyncPeriod ? { resyncPeriod: options.resyncPeriod } : {}),
       syncTimeout: "60s",
       workers: 4,
       mode: options.mode ?? "endpointslice",
       metrics: { address: "127.0.0.1:0" },
     };
-    const file = path.join(dir, options.mode === "endpoints" ? "literal.yaml" : "kubeburst.yaml");
+    const file = path.join(dir, options.file ?? "kubeburst.yaml");
     // Written whole and renamed, as an editor or a ConfigMap update does: never read half-written.
     await writeFile(`${file}.tmp`, stringify(config));
     await rename(`${file}.tmp`, file);
@@ -112,6 +123,24 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     log(`${what}: ${Date.now() - started} ms`);
   }
 
+  /** `namespace/name` → `metadata[field]` of every slice of ours. */
+  async function ourSliceMeta(field: "uid" | "resourceVersion"): Promise<Record<string, string>> {
+    return Object.fromEntries(
+      (await allOurSlices()).map((s) => [
+        `${s.metadata?.namespace}/${s.metadata?.name}`,
+        s.metadata?.[field] ?? "",
+      ]),
+    );
+  }
+
+  /** The production Services (`namespace/name`) that have slices of ours. */
+  async function servicesWithOurSlices(): Promise<string[]> {
+    const keys = (await allOurSlices()).map(
+      (s) => `${s.metadata?.namespace}/${s.metadata?.labels?.["kubernetes.io/service-name"]}`,
+    );
+    return [...new Set(keys)].sort();
+  }
+
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "kubeburst-forwarding-"));
     cloud = await LocalCloud.start(
@@ -132,9 +161,14 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
   });
 
   after(async () => {
-    await kb?.stop();
-    await cloud?.close();
-    if (dir && !process.env.KUBEBURST_KEEP_LOGS) await rm(dir, { recursive: true, force: true });
+    await cleanUp([
+      () => kb?.stop(),
+      () => cloud?.close(),
+      () => {
+        if (dir && !process.env.KUBEBURST_KEEP_LOGS)
+          return rm(dir, { recursive: true, force: true });
+      },
+    ]);
   });
 
   test("check reaches every cluster, and names the one it cannot use", async () => {
@@ -206,14 +240,17 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
         assert.equal(e.targetRef, undefined);
       }
     }
-    // kube-controller-manager's own slice for the production pods is untouched.
-    const native = await slicesOf(
-      api("private"),
-      "shop",
-      "web",
-      "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io",
-    );
-    assert.deepEqual(readiness(native), { [ip(w1)]: true, [ip(w2)]: true });
+    // kube-controller-manager's own slice for the production pods stays its own: it lists
+    // exactly the production pods (once it has caught up with them; it works at its own pace).
+    await timed("production's native slice holds exactly the production pods", async () => {
+      const native = await slicesOf(
+        api("private"),
+        "shop",
+        "web",
+        "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io",
+      );
+      assert.deepEqual(readiness(native), { [ip(w1)]: true, [ip(w2)]: true });
+    });
 
     const a3 = await pod("public-a", "web-a3");
     await timed("an added peak pod appears", async () => {
@@ -282,8 +319,9 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     await timed("the kubeburst.io labels mixed with an alias pair", async () => {
       assert.deepEqual(readiness(await ourSlices("shop", "mixed")), { [ip(mixedPod)]: true });
     });
-    // Everything above was enqueued before the pairs that converged; give stragglers a resync.
-    await sleep(6_000);
+    // The Services that must stay untouched were created first; once kubeburst has settled
+    // (queues empty, no write or reconcile for a while) it has handled all of them.
+    await waitSettled(kb!);
     for (const [ns, name] of [
       ["shop", "plain"],
       ["other", "web"],
@@ -363,10 +401,12 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     });
     const refused = async (reason: string) =>
       kb!.metric("kubeburst_refused_endpoints", { cluster: "public-a", reason });
-    assert.equal(await refused("multicast"), 1);
-    assert.equal(await refused("not-allowed"), 1);
-    assert.equal(await refused("production-range"), 1);
-    assert.equal(await refused("fqdn"), 1);
+    await timed("each refusal is counted by reason", async () => {
+      assert.equal(await refused("multicast"), 1);
+      assert.equal(await refused("not-allowed"), 1);
+      assert.equal(await refused("production-range"), 1);
+      assert.equal(await refused("fqdn"), 1);
+    });
     await timed("the production Service gets a Warning Event naming them", async () => {
       const events = await eventsAbout(api("private"), "shop", "guarded");
       const event = events.find((e) => e.reason === "PeakEndpointsRefused");
@@ -416,33 +456,37 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
       );
 
     test("through the config file", async () => {
-      await writeConfig({ extraPeaks: ["public-b"] });
-      await timed("a cluster added to the file contributes", async () => {
-        assert.deepEqual(readiness(await fromB()), { [ip(b1)]: true });
-      });
-      await writeConfig();
-      await timed("a cluster removed from the file is withdrawn", async () => {
-        assert.deepEqual(await fromB(), []);
-      });
-      assert.ok((await ourSlices("shop", "web")).length > 0, "public-a's slices stay");
+      try {
+        await writeConfig({ extraPeaks: ["public-b"] });
+        await timed("a cluster added to the file contributes", async () => {
+          assert.deepEqual(readiness(await fromB()), { [ip(b1)]: true });
+        });
+        await writeConfig();
+        await timed("a cluster removed from the file is withdrawn", async () => {
+          assert.deepEqual(await fromB(), []);
+        });
+        assert.ok((await ourSlices("shop", "web")).length > 0, "public-a's slices stay");
 
-      // A file that turns invalid is reported and ignored: the clusters keep running.
-      const file = path.join(dir, "kubeburst.yaml");
-      await writeFile(file, "clusters: [\n");
-      await eventually("the broken file is reported", async () => {
-        const lines = await kb!.logLines();
-        assert.ok(lines.some((l) => String(l.msg).includes("is invalid; keeping the clusters")));
-      });
-      const late = await cloud.addPod("public-a", {
-        name: "web-late",
-        namespace: "shop",
-        labels: { app: "web" },
-        serve: false,
-      });
-      await timed("public-a still contributes while the file is broken", async () => {
-        assert.equal(readiness(await ourSlices("shop", "web"))[ip(late)], true);
-      });
-      await writeConfig();
+        // A file that turns invalid is reported and ignored: the clusters keep running.
+        const file = path.join(dir, "kubeburst.yaml");
+        await writeFile(file, "clusters: [\n");
+        await eventually("the broken file is reported", async () => {
+          const lines = await kb!.logLines();
+          assert.ok(lines.some((l) => String(l.msg).includes("is invalid; keeping the clusters")));
+        });
+        const late = await cloud.addPod("public-a", {
+          name: "web-late",
+          namespace: "shop",
+          labels: { app: "web" },
+          serve: false,
+        });
+        await timed("public-a still contributes while the file is broken", async () => {
+          assert.equal(readiness(await ourSlices("shop", "web"))[ip(late)], true);
+        });
+      } finally {
+        // The tests after this one expect the plain file, also when this one failed.
+        await writeConfig();
+      }
     });
 
     test("through a Secret", async () => {
@@ -470,61 +514,73 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     });
   });
 
-  test("no loop: after convergence, 60 s with a 5 s resync make no write", async () => {
-    const snapshot = async () => {
-      return Object.fromEntries(
-        (await allOurSlices()).map((s) => [
-          `${s.metadata?.namespace}/${s.metadata?.name}`,
-          s.metadata?.resourceVersion,
-        ]),
-      );
-    };
-    // Converged: nothing written for a few seconds.
-    let writes = await kb!.metric("kubeburst_writer_writes_total");
-    await eventually("writes settle", async () => {
-      await sleep(3_000);
-      const now = await kb!.metric("kubeburst_writer_writes_total");
-      const settled = now === writes;
-      writes = now;
-      assert.ok(settled);
+  test("a slice of ours changed or deleted by someone else is restored, by the watch alone", async () => {
+    // The resync is 600 s here: only the watch on kubeburst's own slices can bring them back
+    // within the time each check allows.
+    for (const cluster of ["private", "public-a"]) {
+      await createService(api(cluster), {
+        namespace: "shop",
+        name: "restore",
+        labels: cluster === "private" ? PRODUCTION : PEAK,
+        selector: { app: "restore" },
+      });
+    }
+    const pod = (name: string) =>
+      cloud.addPod("public-a", {
+        name,
+        namespace: "shop",
+        labels: { app: "restore" },
+        serve: false,
+      });
+    const [r1, r2] = [await pod("restore-1"), await pod("restore-2")];
+    const desired = { [ip(r1)]: true, [ip(r2)]: true };
+    const restored = async () =>
+      assert.deepEqual(readiness(await ourSlices("shop", "restore")), desired);
+    await timed("shop/restore converges", restored);
+    // kubeburst has handled the echo of its own write: what follows is someone else, later.
+    await waitSettled(kb!);
+    const name = (await ourSlices("shop", "restore"))[0]?.metadata?.name;
+    assert.ok(name, "a slice of ours for shop/restore");
+    const slicePath = `/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices/${name}`;
+
+    await api("private").request({
+      method: "PATCH",
+      path: slicePath,
+      contentType: "application/merge-patch+json",
+      body: { endpoints: [{ addresses: [ip(r1)], conditions: { ready: false } }] },
     });
-    const before = await snapshot();
-    const noopsBefore = await kb!.metric("kubeburst_writer_noop_syncs_total");
-    assert.ok(Object.keys(before).length >= 3, "there are slices of ours to rewrite, if it looped");
-    await sleep(60_000);
-    assert.equal(
-      await kb!.metric("kubeburst_writer_writes_total"),
-      writes,
-      "writes counted by kubeburst",
-    );
-    assert.deepEqual(await snapshot(), before, "resourceVersions of our slices");
-    const noops = (await kb!.metric("kubeburst_writer_noop_syncs_total")) - noopsBefore;
-    log(`60 s: 0 writes, ${noops} reconciles that found nothing to do`);
-    assert.ok(noops >= 10, `the resync ran (${noops} no-op reconciles)`);
+    await timed("a slice of ours edited by someone else is put back", restored);
+
+    // Frozen by its PID while the slice is deleted: the watch delivers the deletion on resume
+    // (a delayed event, not a lost one).
+    await waitSettled(kb!);
+    const pid = kb!.pid;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await deleteObject(api("private"), slicePath);
+      assert.deepEqual(await ourSlices("shop", "restore"), [], "deleted while kubeburst is frozen");
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await timed("a slice of ours deleted while kubeburst was frozen is recreated", restored);
   });
 
   test("a restart after convergence deletes and recreates nothing", async () => {
-    const uids = async () => {
-      return Object.fromEntries(
-        (await allOurSlices()).map((s) => [
-          `${s.metadata?.namespace}/${s.metadata?.name}`,
-          s.metadata?.uid,
-        ]),
-      );
-    };
-    const before = await uids();
+    await waitSettled(kb!);
+    const before = await ourSliceMeta("uid");
+    const services = await servicesWithOurSlices();
     await kb!.stop();
     assert.equal(await kb!.exited, 0, "a clean stop on SIGTERM");
     kb = await KubeburstProcess.start(await writeConfig(), dir, "kubeburst-restarted");
     await kb.waitReady();
-    // Let the writer go over every Service at least once (it resyncs every 5 s).
-    await eventually("the writer has looked at every Service", async () => {
-      assert.ok(
-        (await kb!.metric("kubeburst_writer_noop_syncs_total")) >= Object.keys(before).length,
-      );
+    // Once it has synced, the writer goes over every Service once (there is no resync to wait
+    // for here). Then quiet: everything it was going to do, it has done.
+    await timed("the restarted writer has looked at the Services with slices of ours", async () => {
+      assert.ok((await kb!.metric("kubeburst_writer_noop_syncs_total")) >= services.length);
     });
-    assert.deepEqual(await uids(), before);
-    assert.equal(await kb.metric("kubeburst_writer_writes_total"), 0);
+    const settled = await waitSettled(kb);
+    assert.deepEqual(await ourSliceMeta("uid"), before);
+    assert.equal(settled.writes, 0, "writes by the restarted process");
 
     const status = await runCli(["status", "--address", kb.address]);
     assert.equal(status.code, 0, status.stdout + status.stderr);
@@ -534,8 +590,130 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     assert.match(status.stdout, /^writes: 0 ok, 0 failed;/m);
   });
 
+  // Its own kubeburst process and config file: every test above must work without a resync.
+  //
+  // A watch event cannot be lost from outside the process: a watch that breaks resumes after the
+  // last event it delivered; one too old for the server (410) relists, and a relist reports every
+  // difference; a process frozen with SIGSTOP gets what it missed on resume (the test above). Nor
+  // would a resync heal a lost event: like client-go's, it hands the *cached* objects to the
+  // handlers again, it does not read the servers. What a resync heals is a change kubeburst
+  // received and then failed to act on. Today one such change can be provoked from outside,
+  // through a writer bug (described in faults.test.ts): the last test of this block. The others
+  // prove what a resync must never do: write when nothing changed, or fight someone else's write.
+  describe(`with a ${SHORT_RESYNC_MS / 1000} s resync`, () => {
+    before(async () => {
+      await kb?.stop();
+      kb = undefined;
+      const config = await writeConfig({
+        resyncPeriod: `${SHORT_RESYNC_MS}ms`,
+        file: "resync.yaml",
+      });
+      kb = await KubeburstProcess.start(config, dir, "kubeburst-resync");
+      await kb.waitReady();
+    });
+    after(async () => {
+      await kb?.stop();
+      kb = undefined;
+    });
+
+    /**
+     * Waits out `rounds` resync periods during which nothing may be written (the duration is the
+     * point), then until the resyncs are seen to have run: each reconciles at least every Service
+     * with slices of ours, finding nothing to do.
+     */
+    async function noWritesThroughResyncs(
+      rounds: number,
+      since: { writes: number; noops: number },
+    ): Promise<void> {
+      const services = (await servicesWithOurSlices()).length;
+      await holdsFor(
+        `no write during ${rounds} resync periods`,
+        rounds * SHORT_RESYNC_MS,
+        async () => assert.equal((await sampleWork(kb!)).writes, since.writes),
+      );
+      await eventually(
+        `${rounds} resyncs ran, writing nothing`,
+        async () => {
+          const now = await sampleWork(kb!);
+          assert.equal(now.writes, since.writes, "writes");
+          assert.ok(
+            now.noops - since.noops >= rounds * services,
+            `${now.noops - since.noops} no-op reconciles of ${services} Services`,
+          );
+        },
+        { timeoutMs: 2 * rounds * SHORT_RESYNC_MS + 30_000, intervalMs: 500 },
+      );
+    }
+
+    test("no loop: after convergence, resyncs make no write and our slices stay as they are", async () => {
+      const settled = await waitSettled(kb!);
+      const versions = await ourSliceMeta("resourceVersion");
+      assert.ok(
+        Object.keys(versions).length >= 3,
+        "there are slices of ours to rewrite, if it looped",
+      );
+      await noWritesThroughResyncs(3, settled);
+      assert.deepEqual(
+        await ourSliceMeta("resourceVersion"),
+        versions,
+        "resourceVersions of our slices",
+      );
+      const after = await sampleWork(kb!);
+      log(
+        `3 resyncs: 0 writes, ${after.noops - settled.noops} reconciles that found nothing to do`,
+      );
+    });
+
+    test("someone else's edit of a slice of ours is undone with one write, and no fight follows", async () => {
+      const settled = await waitSettled(kb!);
+      const slice = (await ourSlices("shop", "restore"))[0];
+      assert.ok(slice?.metadata?.name, "a slice of ours for shop/restore");
+      const desired = readiness([slice]);
+      const slicePath = `/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices/${slice.metadata.name}`;
+      await api("private").request({
+        method: "PATCH",
+        path: slicePath,
+        contentType: "application/merge-patch+json",
+        body: { endpoints: [] },
+      });
+      await timed("the edit is undone", async () =>
+        assert.deepEqual(readiness(await ourSlices("shop", "restore")), desired),
+      );
+      const after = await waitSettled(kb!);
+      assert.equal(after.writes - settled.writes, 1, "one write puts the slice back");
+      await noWritesThroughResyncs(2, after);
+    });
+
+    test("an edit kubeburst failed to act on is healed by a resync", async () => {
+      // Provoked as in faults.test.ts: someone else empties a slice of ours while kubeburst is
+      // still writing the Service's other 9. While the writer bug described there stands,
+      // kubeburst ignores the edit until its memory of its own writes expires (30 s) and a resync
+      // looks again; once the bug is fixed, the watch undoes the edit at once and this still holds.
+      // 1,000 addresses (public-a's default cap; 10 slices) in public-a's range
+      // (198.18.16.0/20), clear of its pods (198.18.17.x).
+      const addresses = Array.from(
+        { length: 1000 },
+        (_, i) => `198.18.${24 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+      );
+      const edit = await editFirstSliceMidWrite({
+        production: api("private"),
+        peak: api("public-a"),
+        namespace: "shop",
+        service: "contested",
+        addresses,
+        settled: () => waitSettled(kb!),
+      });
+      log(`edited ${edit.name} with ${edit.writtenWhenEdited} of 10 slices written`);
+      await timed("every slice written, the edited one put back", async () => {
+        const slices = await ourSlices("shop", "contested");
+        assert.equal(slices.length, 10);
+        assertHoldsExactly(slices, addresses);
+      });
+    });
+  });
+
   test("literal mode: the Endpoints of a selector-less Service hold the union, mirrored into slices", async () => {
-    await kb!.stop();
+    await kb?.stop();
     kb = undefined;
     for (const cluster of ["private", "public-a"]) await cloud.ensureNamespace(cluster, "literal");
     await createService(api("private"), {
@@ -577,7 +755,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     const [d1, d2] = [await pod("db-1"), await pod("db-2")];
 
     kb = await KubeburstProcess.start(
-      await writeConfig({ mode: "endpoints" }),
+      await writeConfig({ mode: "endpoints", file: "literal.yaml" }),
       dir,
       "kubeburst-literal",
     );

@@ -22,3 +22,26 @@ export async function eventually(
   }
   throw new Error(`${what}: not true after ${timeoutMs} ms`, { cause: last });
 }
+
+/**
+ * For tests whose point is that nothing happens for a while: runs `check` every `intervalMs`
+ * (default 500 ms) for `durationMs`, and fails at the first sample where it throws. The duration
+ * is the property under test, not a guess at how long something takes.
+ */
+export async function holdsFor(
+  what: string,
+  durationMs: number,
+  check: () => Promise<void> | void,
+  { intervalMs = 500 }: { intervalMs?: number } = {},
+): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await check();
+    } catch (err) {
+      throw new Error(`${what}: broken after ${Date.now() - started} ms`, { cause: err });
+    }
+    if (Date.now() - started >= durationMs) return;
+    await sleep(Math.max(0, Math.min(intervalMs, durationMs - (Date.now() - started))));
+  }
+}

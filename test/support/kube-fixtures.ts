@@ -156,3 +156,16 @@ export async function createSlice(
     },
   });
 }
+
+/** {@link createSlice} for many addresses: slices `<service>-manual-<i>` of 100 endpoints each. */
+export async function createSlices(
+  client: KubeClient,
+  namespace: string,
+  service: string,
+  addresses: string[],
+): Promise<void> {
+  for (let i = 0; i * 100 < addresses.length; i++) {
+    const part = addresses.slice(i * 100, (i + 1) * 100);
+    await createSlice(client, namespace, service, `${service}-manual-${i}`, part);
+  }
+}
