@@ -347,17 +347,11 @@ describe("failures", { timeout: 1_200_000 }, () => {
     });
   });
 
-  // PRODUCT BUG (found by this test; left for the rewrite of the writer): the edit is never
-  // undone, so this test is marked todo. The writer remembers each slice it applied
-  // (ServiceWriter's memo, 30 s) and prefers that memory to its cache whenever their
-  // resourceVersions differ, taking a cache that moved past our write for one that has not
-  // caught up yet. Here the echo of our write and the edit arrive while the writer is still busy
-  // with the Service's other slices; its next reconcile sees the edited slice, prefers the memory
-  // and writes nothing, and no event comes later to look again. The edit stays until the next
-  // resync (600 s by default) or an unrelated change of that Service.
-  test("someone else's edit of a slice of ours, made while kubeburst is still writing that Service, is undone", {
-    todo: "product bug: the writer's memory of its own writes hides a later edit (see comment)",
-  }, async () => {
+  // The echo of our own write and someone else's edit can reach kubeburst while it is still
+  // writing the Service's other slices. The writer must tell "the cache has not caught up with my
+  // write yet" from "the cache moved past it": it remembers the version the cache showed before
+  // its write, and any other version means the cache is current again.
+  test("someone else's edit of a slice of ours, made while kubeburst is still writing that Service, is undone", async () => {
     const addresses = bulkAddresses(1200);
     const edit = await editFirstSliceMidWrite({
       production: api("private"),
@@ -374,7 +368,6 @@ describe("failures", { timeout: 1_200_000 }, () => {
       async () => {
         const slices = await ourSlices("contested");
         assert.equal(slices.length, 12);
-        // Fails here today: the edited slice stays empty (the product bug above).
         assertHoldsExactly(slices, addresses);
       },
       { timeoutMs: 30_000 },
