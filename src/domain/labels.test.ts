@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   EX_REMOTE_LABEL,
   isOurs,
+  isWrittenBy,
   MANAGED_BY_KUBEBURST,
   MANAGED_BY_LABEL,
   NOT_OURS_SELECTOR,
@@ -180,4 +181,18 @@ test("the managed-by value we write is a valid label value (the API refuses sele
   const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
   assert.match(MANAGED_BY_KUBEBURST, labelValue);
   assert.ok(MANAGED_BY_KUBEBURST.length <= 63);
+});
+
+test("isWrittenBy: an installation's own slices, and unlabelled ones from before installations", async (t) => {
+  const ours = { [MANAGED_BY_LABEL]: MANAGED_BY_KUBEBURST };
+  const cases: [string, Record<string, string> | undefined, string, boolean][] = [
+    ["its own", { ...ours, "kubeburst.io/installation": "team-b" }, "team-b", true],
+    ["another installation's", { ...ours, "kubeburst.io/installation": "team-a" }, "team-b", false],
+    ["unlabelled, from before installations", ours, "team-b", true],
+    ["not ours at all", { "kubeburst.io/installation": "team-b" }, "team-b", false],
+    ["no labels", undefined, "kubeburst", false],
+  ];
+  for (const [name, labels, installation, want] of cases) {
+    await t.test(name, () => assert.equal(isWrittenBy(labels, installation), want));
+  }
 });

@@ -24,8 +24,8 @@ export const ADDED_ADDRESSES_ANNOTATION = "kubeburst.io/added-addresses";
  */
 export const INSTALLATION_LABEL = "kubeburst.io/installation";
 /**
- * The installation of a kubeburst in the default namespace. Objects from before installations
- * existed carry no installation label and belong to it.
+ * The installation of a kubeburst in the default namespace: in literal mode it keeps the record
+ * key of older versions.
  */
 export const DEFAULT_INSTALLATION = "kubeburst";
 /** On each slice we write: the name of the peak slice it mirrors (for people reading it). */
@@ -144,9 +144,10 @@ export function isOurs(labels: Readonly<Record<string, string>> | undefined): bo
 }
 
 /**
- * True when installation `installation` wrote the object: ours ({@link isOurs}) and labelled
- * with that installation, or unlabelled and `installation` is {@link DEFAULT_INSTALLATION}. Only
- * its own installation may change or delete an object.
+ * True when installation `installation` may change or delete the object: ours ({@link isOurs})
+ * and labelled with that installation. An unlabelled one was written before installations
+ * existed, when one kubeburst served the cluster, whatever its namespace: every installation
+ * takes it for its own leftover, so an upgrade never strands one.
  */
 export function isWrittenBy(
   labels: Readonly<Record<string, string>> | undefined,
@@ -154,5 +155,5 @@ export function isWrittenBy(
 ): boolean {
   if (!isOurs(labels)) return false;
   const label = labels?.[INSTALLATION_LABEL];
-  return label === undefined ? installation === DEFAULT_INSTALLATION : label === installation;
+  return label === undefined || label === installation;
 }
