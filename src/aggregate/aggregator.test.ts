@@ -78,6 +78,7 @@ function setup(): { agg: Aggregator; changed: string[]; ready: string[] } {
     production: "private",
     onServiceChanged: (key) => changed.push(key),
     onClusterReady: (cluster) => ready.push(cluster),
+    onClusterDropped: () => {},
     yielder: new LoopYielder(),
   });
   const declare: AggregationInfo[] = [

@@ -47,6 +47,11 @@ export interface AggregatorOptions {
   onServiceChanged: (key: ServiceKey) => void;
   /** Every Service of a cluster's first list has been aggregated. */
   onClusterReady: (cluster: string) => void;
+  /**
+   * A cluster was withdrawn or removed. Services it never reported (a peak not synced since
+   * start) may still hold what was written for it: the caller hands those to the writer.
+   */
+  onClusterDropped: (cluster: string) => void;
   /** Lets the event loop breathe during long runs of messages. */
   yielder: LoopYielder;
 }
@@ -104,6 +109,7 @@ export class Aggregator {
       case "cluster-withdrawn":
         this.#clusters.set(info.cluster, "withdrawn");
         this.#dropCluster(info.cluster);
+        this.#opts.onClusterDropped(info.cluster);
         return;
       case "cluster-restored":
         this.#clusters.set(info.cluster, "ready");
@@ -112,6 +118,7 @@ export class Aggregator {
         this.#clusters.delete(info.cluster);
         this.#generations.delete(info.cluster);
         this.#dropCluster(info.cluster);
+        this.#opts.onClusterDropped(info.cluster);
         return;
     }
   }

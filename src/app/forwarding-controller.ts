@@ -3,8 +3,9 @@ import { hostname } from "node:os";
 import { type AggregationInfo, Aggregator } from "../aggregate/aggregator.ts";
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import type { Config } from "../config/load-config.ts";
-import { ClusterController, type DenyList } from "../controller/cluster-controller.ts";
-import { productionDenyList } from "../controller/peak-policy.ts";
+import { ClusterController } from "../controller/cluster-controller.ts";
+import { DenyListKeeper, productionDenyList } from "../controller/peak-policy.ts";
+import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -52,8 +53,8 @@ export class ForwardingController {
   /** Leadership, once elected; the writer's fence asks it before every write. */
   #elector: LeaderElector | undefined;
   readonly #fence: Fence;
-  /** Production's deny list as last read; undefined until it is known (SPEC B15). */
-  #denied: DenyList | undefined;
+  /** Production's deny list as last read; unknown until it has been read (SPEC B15). */
+  readonly #denied = new DenyListKeeper();
 
   constructor(opts: ForwardingControllerOptions) {
     this.#opts = opts;
@@ -90,6 +91,11 @@ export class ForwardingController {
         // Slices written for it while it was unknown are compared again now.
         for (const key of production()?.servicesWithOurSlices() ?? []) this.#scheduler.add(key);
         this.#scheduler.clusterReady();
+      },
+      onClusterDropped: (cluster) => {
+        for (const key of production()?.servicesWithOurSlices(cluster) ?? []) {
+          this.#scheduler.add(key);
+        }
       },
       yielder: this.#yielder,
     });
@@ -128,11 +134,11 @@ export class ForwardingController {
       clock,
       staleTTLMs: config.staleTTLMs,
       channel: this.#channel,
-      aggregator: this.#aggregator,
       events,
       metrics,
       logger: opts.logger.child({ component: "peer-health" }),
       controller: (cluster) => this.#registry.get(cluster)?.controller,
+      servedBy: (cluster) => this.#servedBy(cluster),
     });
     metrics.trackRefused(() => this.#aggregator.refusedCounts());
     metrics.trackQueue("input", () =>
@@ -257,7 +263,7 @@ export class ForwardingController {
         failureThreshold: PROBE_FAILURES,
       },
       ...(peak
-        ? { denied: () => this.#denied }
+        ? { denied: () => this.#denied.current }
         : {
             onWritten: (key: ServiceKey) => this.#scheduler.add(key),
             onRangesChanged: () => this.#rangesChanged(),
@@ -319,10 +325,7 @@ export class ForwardingController {
       production.client.server,
       discovered,
     );
-    const before = this.#denied?.ranges;
-    if (before && before.length === ranges.length && before.every((r, i) => r === ranges[i]))
-      return;
-    this.#denied = { version: (this.#denied?.version ?? 0) + 1, ranges };
+    if (!this.#denied.update(ranges)) return;
     this.#opts.metrics.productionRangesKnown.set(1);
     this.#log.info(
       { denied: ranges.length, discovered: discovered.length },
@@ -331,6 +334,23 @@ export class ForwardingController {
     for (const running of this.#registry.current()) {
       if (running.spec.role === "peak") running.controller.deliverAll();
     }
+  }
+
+  /**
+   * The production Services a peak serves: those it reports a pairing Service for, and those
+   * holding slices written for it (a peak not synced since start has reported nothing yet).
+   */
+  #servedBy(cluster: string): ProductionService[] {
+    const served = new Map<string, ProductionService>();
+    for (const service of this.#aggregator.servicesServedBy(cluster)) {
+      served.set(`${service.namespace}/${service.name}`, service);
+    }
+    const production = this.#registry.production()?.controller;
+    for (const key of production?.servicesWithOurSlices(cluster) ?? []) {
+      const service = this.#aggregator.serviceState(key).production?.production;
+      if (service) served.set(key, service);
+    }
+    return [...served.values()];
   }
 
   #rateLimiter() {

@@ -1,4 +1,4 @@
-import type { AggregationInfo, Aggregator } from "../aggregate/aggregator.ts";
+import type { AggregationInfo } from "../aggregate/aggregator.ts";
 import type { ClusterController } from "../controller/cluster-controller.ts";
 import type { ProductionService } from "../domain/production-service.ts";
 import type { ReflectorState } from "../kube/reflector.ts";
@@ -13,12 +13,13 @@ export interface PeerHealthOptions {
   clock: Clock;
   staleTTLMs: number;
   channel: Channel<AggregationInfo>;
-  aggregator: Aggregator;
   events: ServiceEvents;
   metrics: Metrics;
   logger: Logger;
   /** The running controller of a peak. */
   controller: (cluster: string) => ClusterController | undefined;
+  /** The production Services a peak serves now (its own reports, or what was written for it). */
+  servedBy: (cluster: string) => ProductionService[];
 }
 
 /**
@@ -35,6 +36,8 @@ export class PeerHealth {
   readonly #servedByWithdrawn = new Map<string, ProductionService[]>();
   /** Withdrawn peaks that have listed everything again since. */
   readonly #relisted = new Set<string>();
+  /** Peaks whose owners were told of the current outage (PeakStale), once per outage. */
+  readonly #told = new Set<string>();
 
   constructor(opts: PeerHealthOptions) {
     this.#opts = opts;
@@ -61,9 +64,11 @@ export class PeerHealth {
   observe(cluster: string, state: ReflectorState): void {
     const stale = this.#stale;
     if (!stale) return;
+    if (state === "synced") this.#told.delete(cluster);
     if (state === "synced" && stale.isWithdrawn(cluster) && !this.#relisted.has(cluster)) return;
     const failing = state === "unreachable" || state === "refused";
-    if (failing && !stale.isStale(cluster) && !stale.isWithdrawn(cluster)) {
+    if (failing && !this.#told.has(cluster) && !stale.isWithdrawn(cluster)) {
+      this.#told.add(cluster);
       const ttl = this.#opts.staleTTLMs;
       this.#opts.logger.warn(
         { cluster, state, staleTTLMs: ttl },
@@ -71,7 +76,7 @@ export class PeerHealth {
       );
       const why = state === "refused" ? "refuses kubeburst's credentials" : "is unreachable";
       this.#announce(
-        this.#opts.aggregator.servicesServedBy(cluster),
+        this.#opts.servedBy(cluster),
         "Warning",
         "PeakStale",
         `peak cluster ${cluster} ${why}; its last-known endpoints are kept for staleTTL (${ttl} ms)`,
@@ -90,19 +95,20 @@ export class PeerHealth {
   /** A peak is no longer declared. */
   forget(cluster: string): void {
     this.#stale?.forget(cluster);
+    this.#told.delete(cluster);
     this.#servedByWithdrawn.delete(cluster);
     this.#relisted.delete(cluster);
   }
 
   #withdraw(cluster: string): void {
-    const { metrics, logger, staleTTLMs, aggregator, channel } = this.#opts;
+    const { metrics, logger, staleTTLMs, channel } = this.#opts;
     metrics.withdrawn.set({ cluster }, 1);
     logger.warn(
       { cluster, staleTTLMs },
       "peak cluster failed for staleTTL; withdrawing its endpoints",
     );
     // Remembered now, while the aggregator still knows which Services the peak served.
-    const served = aggregator.servicesServedBy(cluster);
+    const served = this.#opts.servedBy(cluster);
     this.#servedByWithdrawn.set(cluster, served);
     this.#announce(
       served,

@@ -15,6 +15,7 @@ import {
   MANAGED_BY_LABEL,
   NOT_OURS_SELECTOR,
   SERVICE_NAME_LABEL,
+  SOURCE_CLUSTER_LABEL,
   serviceRole,
 } from "../domain/labels.ts";
 import { literalKeys } from "../domain/literal-endpoints.ts";
@@ -47,14 +48,8 @@ import type { LoopYielder } from "../runtime/loop-yielder.ts";
 import type { RateLimiter } from "../runtime/rate-limiter.ts";
 import { WorkQueue } from "../runtime/work-queue.ts";
 import { runWorkers } from "../runtime/worker-pool.ts";
-import { peakPolicy } from "./peak-policy.ts";
+import { type DenyList, peakPolicy } from "./peak-policy.ts";
 import { peakReportOf, productionReportOf, type ServiceReport, sourceOf } from "./report.ts";
-
-/** Production's deny list as last read, with a version that changes whenever it does. */
-export interface DenyList {
-  version: number;
-  ranges: readonly string[];
-}
 
 export interface ClusterControllerOptions {
   spec: ClusterSpec;
@@ -339,9 +334,17 @@ export class ClusterController {
     return [...(this.#slicesByService.get(key) ?? [])].flatMap((k) => this.ourSlices!.get(k) ?? []);
   }
 
-  /** Service keys that have slices of ours (to find leftovers of deleted Services). */
-  servicesWithOurSlices(): ServiceKey[] {
-    return this.ourSlices ? [...this.#slicesByService.keys()] : [];
+  /**
+   * Service keys that have slices of ours (to find leftovers of deleted Services); with
+   * `cluster`, only those holding slices that mirror that peak.
+   */
+  servicesWithOurSlices(cluster?: string): ServiceKey[] {
+    if (!this.ourSlices) return [];
+    const keys = [...this.#slicesByService.keys()];
+    if (cluster === undefined) return keys;
+    return keys.filter((key) =>
+      this.ourSlicesOf(key).some((s) => s.metadata?.labels?.[SOURCE_CLUSTER_LABEL] === cluster),
+    );
   }
 
   /** Keys of the Endpoints objects we added addresses to (production). */

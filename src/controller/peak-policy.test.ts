@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { peakPolicy, productionDenyList } from "./peak-policy.ts";
+import { DenyListKeeper, peakPolicy, productionDenyList } from "./peak-policy.ts";
 
 test("productionDenyList: configured ranges, the API server's address, then what production says", () => {
   const production = {
@@ -32,4 +32,16 @@ test("peakPolicy: the peak's allowed CIDRs and cap, production's deny list", () 
     peakPolicy({ allowedCIDRs: ["198.18.16.0/20"], maxEndpointsPerService: 500 }, ["198.18.0.1"]),
     { allowed: ["198.18.16.0/20"], denied: ["198.18.0.1"], maxEndpoints: 500 },
   );
+});
+
+test("DenyListKeeper: unknown until read, a new version only when the content changes", () => {
+  const keeper = new DenyListKeeper();
+  const current = () => keeper.current;
+  assert.equal(current(), undefined);
+  assert.equal(keeper.update(["198.18.0.1/32"]), true);
+  assert.deepEqual(current(), { version: 1, ranges: ["198.18.0.1/32"] });
+  assert.equal(keeper.update(["198.18.0.1/32"]), false, "the same list again");
+  assert.equal(current()?.version, 1);
+  assert.equal(keeper.update([]), true, "an empty list read is a change, not unknown");
+  assert.deepEqual(current(), { version: 2, ranges: [] });
 });

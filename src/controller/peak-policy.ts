@@ -25,3 +25,32 @@ export function peakPolicy(
 ): AddressPolicy {
   return { allowed: peak.allowedCIDRs, denied, maxEndpoints: peak.maxEndpointsPerService };
 }
+
+/** Production's deny list as last read, with a version that changes whenever it does. */
+export interface DenyList {
+  version: number;
+  ranges: readonly string[];
+}
+
+/**
+ * Keeps production's deny list: unknown until production's own ranges have been read once, then
+ * the last list read, with a new version only when its content changed (SPEC B15).
+ */
+export class DenyListKeeper {
+  #current: DenyList | undefined;
+
+  /** The list now; undefined while it is not known (admit nothing). */
+  get current(): DenyList | undefined {
+    return this.#current;
+  }
+
+  /** Takes a freshly read list; true when it differs from the one before (or is the first). */
+  update(ranges: readonly string[]): boolean {
+    const before = this.#current?.ranges;
+    if (before && before.length === ranges.length && before.every((r, i) => r === ranges[i])) {
+      return false;
+    }
+    this.#current = { version: (this.#current?.version ?? 0) + 1, ranges: [...ranges] };
+    return true;
+  }
+}

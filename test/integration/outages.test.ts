@@ -200,16 +200,9 @@ describe("peak outages", { timeout: 900_000 }, () => {
     assert.deepEqual(early, [], "nothing of public's touched before staleTTL");
   });
 
-  // BUG (product, reported to the lead): a peak that has not synced since start is "withdrawn"
-  // at staleTTL (log "peak cluster failed for staleTTL; withdrawing its endpoints",
-  // kubeburst_cluster_withdrawn 1) but its slices stay in production. The aggregator's
-  // "cluster-withdrawn" requeues only the Services that peak reported since start (none), so the
-  // writer reconciles nothing; the slices go only at the next reconcile of the Service for
-  // another reason (a change elsewhere: deleted 60 ms after one; else the next resync).
-  // Runs as todo until the withdrawal requeues the Services holding that peak's slices.
-  test("... then, after staleTTL from the start, withdrawn; restored once the peak is back", {
-    todo: "bug: a peak never synced since start is marked withdrawn at staleTTL but its slices are not deleted",
-  }, async () => {
+  // A peak not synced since start has reported nothing: its withdrawal must still reach the
+  // Services holding what was written for it (the writer is handed them by source cluster).
+  test("... then, after staleTTL from the start, withdrawn; restored once the peak is back", async () => {
     assert.ok(restart, "runs after the restart above");
     const { t0, events0 } = restart;
     try {
