@@ -2,10 +2,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { KubeClient } from "../kube/kube-client.ts";
 import { KubeburstProcess } from "../localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalNode, type LocalPod } from "../localcloud/local-cloud.ts";
+import { applyRbacManifest } from "../localcloud/rbac-manifest.ts";
 
 export type ScenarioMode = "endpointslice" | "endpoints";
 
@@ -15,7 +17,19 @@ export interface ScenarioOptions {
   mode?: ScenarioMode;
   productionPods?: number;
   peakPods?: number;
+  /** Fields of kubeburst's config file over the scenario's (leaderElection, staleTTL, api…). */
+  config?: Record<string, unknown>;
+  /**
+   * kubeburst reaches production as user `kubeburst` with exactly the rights of
+   * `deploy/rbac-production.yaml` (not as the admin), so that {@link BurstScenario.setProductionRbac}
+   * can take one away.
+   */
+  leastPrivilege?: boolean;
 }
+
+const productionRbacFile = fileURLToPath(
+  new URL("../../deploy/rbac-production.yaml", import.meta.url),
+);
 
 const NAMESPACE = "shop";
 const SERVICE = "web";
@@ -41,6 +55,8 @@ export class BurstScenario {
   readonly productionPods: readonly LocalPod[];
   readonly #dir: string;
   readonly #log: (line: string) => void;
+  /** Every replica started, the first one included: close() stops them all. */
+  readonly #replicas: KubeburstProcess[] = [];
   #peakPods: LocalPod[];
   #nextPeak: number;
 
@@ -65,6 +81,7 @@ export class BurstScenario {
     this.#log = init.log;
     this.#peakPods = init.peakPods;
     this.#nextPeak = init.peakPods.length + 1;
+    this.#replicas.push(init.kubeburst);
   }
 
   /**
@@ -143,6 +160,18 @@ export class BurstScenario {
         });
       }
       await createService(peak, { labels: {}, selector: labels });
+      let productionKubeconfig = cloud.cluster("private").kubeconfigPath;
+      if (opts.leastPrivilege) {
+        await applyRbacManifest(cloud, "private", productionRbacFile);
+        productionKubeconfig = path.join(dir, "private-kubeburst.kubeconfig");
+        await writeFile(
+          productionKubeconfig,
+          await cloud.cluster("private").userKubeconfig("kubeburst"),
+          { mode: 0o600 },
+        );
+      }
+      // The Lease of leader election lives in kubeburst's namespace.
+      await cloud.ensureNamespace("private", "kubeburst");
 
       const configPath = path.join(dir, "kubeburst.yaml");
       await writeFile(
@@ -152,7 +181,7 @@ export class BurstScenario {
             {
               name: "private",
               role: "production",
-              kubeconfig: cloud.cluster("private").kubeconfigPath,
+              kubeconfig: productionKubeconfig,
               podCIDRs: [cloud.podRange("private")],
               serviceCIDRs: [cloud.cluster("private").serviceCIDR],
             },
@@ -165,6 +194,7 @@ export class BurstScenario {
           ],
           mode,
           metrics: { address: "127.0.0.1:0" },
+          ...opts.config,
         }),
       );
       kubeburst = await KubeburstProcess.start(configPath, dir);
@@ -202,6 +232,29 @@ export class BurstScenario {
   /** The peak pods now. */
   get peakPods(): readonly LocalPod[] {
     return this.#peakPods;
+  }
+
+  /** kubeburst's config file: {@link BurstScenario.startReplica} runs more processes with it. */
+  get configPath(): string {
+    return path.join(this.#dir, "kubeburst.yaml");
+  }
+
+  /**
+   * Starts another `kubeburst run` with the same config (another replica, or a restart after a
+   * kill), logging to `<name>.log`; close() stops it. Resolves once it serves /metrics.
+   */
+  async startReplica(name: string): Promise<KubeburstProcess> {
+    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name);
+    this.#replicas.push(kb);
+    return kb;
+  }
+
+  /**
+   * With `leastPrivilege`: gives kubeburst's production identity the rights of
+   * `deploy/rbac-production.yaml` again, without every rule naming `without` when given.
+   */
+  async setProductionRbac(without?: string): Promise<void> {
+    await applyRbacManifest(this.cloud, "private", productionRbacFile, without);
   }
 
   /** Sends `count` requests to the production ClusterIP from the private node. */
@@ -247,7 +300,7 @@ export class BurstScenario {
   /** Stops kubeburst and both clusters; deletes everything the scenario made. */
   async close(): Promise<void> {
     try {
-      await this.kubeburst.stop();
+      for (const kb of this.#replicas) await kb.stop();
     } finally {
       await this.cloud.close();
       if (!process.env.KUBEBURST_KEEP_LOGS) await rm(this.#dir, { recursive: true, force: true });

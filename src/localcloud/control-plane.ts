@@ -172,6 +172,23 @@ export class ControlPlane {
     this.#client?.close();
   }
 
+  /**
+   * Kills the API server with SIGKILL, by its PID, as a crash would: no graceful shutdown, open
+   * connections reset. etcd keeps the data; {@link restartApiserver} starts it again.
+   */
+  async killApiserver(): Promise<void> {
+    this.resumeApiserver();
+    const proc = this.#apiserver;
+    if (!proc) return;
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      process.kill(proc.pid, "SIGKILL");
+    }
+    await proc.exited;
+    await this.#procs.stop(proc);
+    this.#apiserver = undefined;
+    this.#client?.close();
+  }
+
   /** Starts the API server again on the same port, with the same PKI and data. */
   async restartApiserver(): Promise<void> {
     await this.stopApiserver();

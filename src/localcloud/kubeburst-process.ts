@@ -14,6 +14,8 @@ export class KubeburstProcess {
   readonly #procs: ProcessGroup;
   readonly #proc: StartedProcess;
   #metricsAddress: string | undefined;
+  /** Stopped with SIGSTOP and not continued yet. */
+  #frozen = false;
 
   private constructor(procs: ProcessGroup, proc: StartedProcess) {
     this.#procs = procs;
@@ -51,9 +53,14 @@ export class KubeburstProcess {
     return this.#proc.exited;
   }
 
-  /** GETs a path of the health server (`/metrics`, `/readyz`). */
-  async get(urlPath: string): Promise<{ status: number; text: string }> {
-    const res = await fetch(`http://${this.#metricsAddress}${urlPath}`);
+  /**
+   * GETs a path of the health server (`/metrics`, `/readyz`); fails after `timeoutMs` (a frozen
+   * process accepts the connection but never answers).
+   */
+  async get(urlPath: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+    const res = await fetch(`http://${this.#metricsAddress}${urlPath}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     return { status: res.status, text: await res.text() };
   }
 
@@ -99,9 +106,32 @@ export class KubeburstProcess {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
-  /** SIGTERM (SIGKILL after the grace period); resolves once it exited. */
+  /** SIGTERM (SIGKILL after the grace period); resolves once it exited. A frozen process is continued first. */
   async stop(graceMs = 10_000): Promise<void> {
+    this.thaw(); // a stopped process would not see SIGTERM until its grace ran out
     await this.#procs.stop(this.#proc, graceMs);
+  }
+
+  /**
+   * Freezes the process with SIGSTOP, by its PID: its timers, sockets and Lease renewals all
+   * stand still while the API servers carry on, as on a paused VM or a long GC pause. Always
+   * {@link thaw} it (stop() does).
+   */
+  freeze(): void {
+    if (!this.#running()) throw new Error(`kubeburst (pid ${this.pid}) is not running`);
+    process.kill(this.pid, "SIGSTOP");
+    this.#frozen = true;
+  }
+
+  /** Continues a process frozen by {@link freeze}. */
+  thaw(): void {
+    if (!this.#frozen) return;
+    this.#frozen = false;
+    if (this.#running()) process.kill(this.pid, "SIGCONT");
+  }
+
+  #running(): boolean {
+    return this.#proc.child.exitCode === null && this.#proc.child.signalCode === null;
   }
 
   /** SIGKILL at once, as a crash would. */
