@@ -188,7 +188,9 @@ describe("withdrawal and installations", { timeout: 900_000 }, () => {
       const slices = await slicesOf(api("private"), "shop", "web", OURS);
       const out: Record<string, { names: string[]; uids: string[]; addresses: string[] }> = {};
       for (const s of slices) {
-        const entry = (out[installationOf(s) ?? "?"] ??= { names: [], uids: [], addresses: [] });
+        const key = installationOf(s) ?? "?";
+        out[key] ??= { names: [], uids: [], addresses: [] };
+        const entry = out[key];
         entry.names.push(s.metadata?.name ?? "");
         entry.uids.push(s.metadata?.uid ?? "");
         entry.addresses.push(...Object.keys(readiness([s])));
