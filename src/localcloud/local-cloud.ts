@@ -9,8 +9,12 @@ import { promisify } from "node:util";
 import { KubeApiError } from "../kube/kube-api-error.ts";
 import {
   allServiceRanges,
+  apiNodeAddress,
+  apiNodePodCidr,
   clusterRange,
   fabricPrefixLength,
+  largeServiceRange,
+  maxApiNodes,
   maxClusters,
   nodeAddress,
   podAddress,
@@ -19,6 +23,7 @@ import { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
 import { findK8sBinaries, type K8sBinaries } from "./k8s-binaries.ts";
 import { Fabric } from "./network-namespaces.ts";
 import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
+import { runConcurrently } from "./run-concurrently.ts";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,6 +34,8 @@ export interface ClusterSpec {
   name: string;
   controllerManager?: boolean;
   garbageCollector?: boolean;
+  /** Extra kube-controller-manager flags (benchmarks raise its client QPS, for example). */
+  controllerManagerArgs?: string[];
 }
 
 export interface LocalNode {
@@ -76,9 +83,16 @@ export interface LocalPod {
 interface ClusterState {
   plane: ControlPlane;
   nodes: LocalNode[];
+  /** Nodes added by {@link LocalCloud.addApiNodes}, numbered apart from `nodes`. */
+  apiNodes: LocalNode[];
   pods: LocalPod[];
   podCount: number;
+  /** Service ranges beyond the cluster's /24 (ServiceCIDR objects this cloud added). */
+  extraServiceRanges: string[];
 }
+
+/** Label on the Node objects {@link LocalCloud.addApiNodes} creates, so they go in one call. */
+const apiNodeLabel = "localcloud.kubeburst.io/api-node";
 
 /**
  * Real Kubernetes clusters on one machine: per cluster etcd and kube-apiserver (and
@@ -425,6 +439,134 @@ export class LocalCloud {
     return { stop: () => this.#procs.stop(proc) };
   }
 
+  /**
+   * Adds `count` API-only nodes in bulk: Node objects named `api-node-<k>`, each with a pod CIDR
+   * and an InternalIP from the address plan's API-only node range, reported Ready. No namespace,
+   * no kube-proxy: for control-plane benchmarks that need a production cluster with many nodes.
+   * `concurrency` requests are in flight at once (default 16).
+   */
+  async addApiNodes(
+    clusterName: string,
+    count: number,
+    options: { concurrency?: number } = {},
+  ): Promise<LocalNode[]> {
+    const state = this.#state(clusterName);
+    const first = state.apiNodes.length;
+    if (first + count > maxApiNodes) {
+      throw new RangeError(
+        `cluster ${clusterName} would have ${first + count} API-only nodes; the address plan holds ${maxApiNodes}`,
+      );
+    }
+    const client = state.plane.client;
+    const added: LocalNode[] = Array.from({ length: count }, (_, i) => ({
+      cluster: clusterName,
+      name: `api-node-${first + i}`,
+      netns: undefined,
+      address: apiNodeAddress(state.plane.index, first + i),
+    }));
+    await runConcurrently(added, options.concurrency ?? 16, async ({ name, address }, i) => {
+      const k = first + i;
+      const podCIDR = apiNodePodCidr(state.plane.index, k);
+      await client.request({
+        method: "POST",
+        path: "/api/v1/nodes",
+        body: {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name, labels: { [apiNodeLabel]: "true" } },
+          spec: { podCIDR, podCIDRs: [podCIDR] },
+        },
+      });
+      const now = new Date().toISOString();
+      await client.request({
+        method: "PATCH",
+        path: `/api/v1/nodes/${name}/status`,
+        contentType: "application/merge-patch+json",
+        body: {
+          status: {
+            addresses: [
+              { type: "InternalIP", address },
+              { type: "Hostname", address: name },
+            ],
+            conditions: [
+              {
+                type: "Ready",
+                status: "True",
+                reason: "LocalCloud",
+                message: "kubeburst local cloud API-only node",
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        },
+      });
+    });
+    state.apiNodes.push(...added);
+    this.#log(`${count} API-only nodes added to ${clusterName}`);
+    return added;
+  }
+
+  /** Deletes every node {@link addApiNodes} added to cluster `clusterName`, in one call. */
+  async removeApiNodes(clusterName: string): Promise<void> {
+    const state = this.#state(clusterName);
+    await state.plane.client.request({
+      method: "DELETE",
+      path: "/api/v1/nodes",
+      query: { labelSelector: apiNodeLabel },
+      timeoutMs: 120_000,
+    });
+    state.apiNodes = [];
+  }
+
+  /**
+   * Gives cluster `clusterName` room for thousands of Services: a ServiceCIDR object (GA since
+   * Kubernetes 1.33) for the address plan's large Service range, which only one cluster of a
+   * cloud may hold. Resolves once the API server reports it Ready; returns the range.
+   */
+  async addLargeServiceRange(clusterName: string, timeoutMs = 60_000): Promise<string> {
+    const state = this.#state(clusterName);
+    for (const [name, other] of this.#clusters) {
+      if (other.extraServiceRanges.includes(largeServiceRange)) {
+        if (other === state) return largeServiceRange;
+        throw new Error(`the large Service range is already cluster ${name}'s`);
+      }
+    }
+    const name = "localcloud-large";
+    const path = "/apis/networking.k8s.io/v1/servicecidrs";
+    await state.plane.client.request({
+      method: "POST",
+      path,
+      body: {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "ServiceCIDR",
+        metadata: { name },
+        spec: { cidrs: [largeServiceRange] },
+      },
+    });
+    type Conditions = { status?: { conditions?: { type: string; status: string }[] } };
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const cidr = await state.plane.client.request<Conditions>({
+        method: "GET",
+        path: `${path}/${name}`,
+      });
+      if (cidr.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) break;
+      if (Date.now() > deadline) {
+        throw new Error(`ServiceCIDR ${name} in ${clusterName} not Ready after ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    state.extraServiceRanges.push(largeServiceRange);
+    return largeServiceRange;
+  }
+
+  /** Every Service range of cluster `name`: its /24 and any range added since. */
+  serviceRanges(name: string): string[] {
+    const state = this.#state(name);
+    return [state.plane.serviceCIDR, ...state.extraServiceRanges];
+  }
+
   /** Stops every process, deletes every namespace and folder of this run. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -460,10 +602,18 @@ export class LocalCloud {
       index: spec.index,
       controllerManager: spec.controllerManager ?? false,
       garbageCollector: spec.garbageCollector ?? false,
+      ...(spec.controllerManagerArgs ? { controllerManagerArgs: spec.controllerManagerArgs } : {}),
     };
     const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
     if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
-    this.#clusters.set(spec.name, { plane, nodes: [], pods: [], podCount: 0 });
+    this.#clusters.set(spec.name, {
+      plane,
+      nodes: [],
+      apiNodes: [],
+      pods: [],
+      podCount: 0,
+      extraServiceRanges: [],
+    });
     this.#log(`starting cluster ${spec.name}`);
     const started = Date.now();
     await plane.start();
