@@ -47,9 +47,9 @@ test-cloud: deps system-deps k8s-bin
 demo: deps system-deps k8s-bin
 	npx kubeburst demo
 
-## bench: benchmarks that print figures and ratios
+## bench: benchmarks that print figures and ratios (BENCHMARKS.md); e.g. BENCH_FLAGS="--only cold-start --sizes 200,500"
 bench: deps system-deps k8s-bin
-	npx node bench/run.ts
+	npx node bench/run.ts $(BENCH_FLAGS)
 
 clean:
 	rm -rf node_modules dist

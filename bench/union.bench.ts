@@ -6,6 +6,7 @@ import type { Contribution } from "../src/domain/endpoints.ts";
 import type { WrittenSlice } from "../src/domain/slice-content-equal.ts";
 import { planSliceWrites } from "../src/domain/write-plan.ts";
 import { webService } from "../test/support/domain-fixtures.ts";
+import type { UnionRow } from "./bench-results.ts";
 import { measure, report } from "./measure.ts";
 
 const service = webService;
@@ -35,7 +36,8 @@ function asWritten(slices: ReturnType<typeof desiredSlices>["slices"]): WrittenS
   })) as WrittenSlice[];
 }
 
-export async function run(): Promise<void> {
+export async function run(): Promise<UnionRow[]> {
+  const rows: UnionRow[] = [];
   for (const endpoints of [10, 100, 1000, 5000]) {
     const peaks = [
       contribution("public-a", endpoints, 32),
@@ -51,6 +53,13 @@ export async function run(): Promise<void> {
       ["desiredSlices", build],
       ["desiredSlices + no-op plan", noop],
     ]);
+    rows.push({
+      endpointsPerPeak: endpoints,
+      slices: desired.length,
+      desiredSlicesUs: build.medianUs,
+      noopPlanUs: noop.medianUs,
+    });
   }
+  return rows;
 }
 if (import.meta.main) await run();

@@ -522,9 +522,11 @@ export class LocalCloud {
   /**
    * Gives cluster `clusterName` room for thousands of Services: a ServiceCIDR object (GA since
    * Kubernetes 1.33) for the address plan's large Service range, which only one cluster of a
-   * cloud may hold. Resolves once the API server reports it Ready; returns the range.
+   * cloud may hold. The API server allocates ClusterIPs from it at once; its Ready condition
+   * stays unset, because kube-controller-manager's service-cidr controller does not run here.
+   * Returns the range.
    */
-  async addLargeServiceRange(clusterName: string, timeoutMs = 60_000): Promise<string> {
+  async addLargeServiceRange(clusterName: string): Promise<string> {
     const state = this.#state(clusterName);
     for (const [name, other] of this.#clusters) {
       if (other.extraServiceRanges.includes(largeServiceRange)) {
@@ -532,31 +534,16 @@ export class LocalCloud {
         throw new Error(`the large Service range is already cluster ${name}'s`);
       }
     }
-    const name = "localcloud-large";
-    const path = "/apis/networking.k8s.io/v1/servicecidrs";
     await state.plane.client.request({
       method: "POST",
-      path,
+      path: "/apis/networking.k8s.io/v1/servicecidrs",
       body: {
         apiVersion: "networking.k8s.io/v1",
         kind: "ServiceCIDR",
-        metadata: { name },
+        metadata: { name: "localcloud-large" },
         spec: { cidrs: [largeServiceRange] },
       },
     });
-    type Conditions = { status?: { conditions?: { type: string; status: string }[] } };
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const cidr = await state.plane.client.request<Conditions>({
-        method: "GET",
-        path: `${path}/${name}`,
-      });
-      if (cidr.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) break;
-      if (Date.now() > deadline) {
-        throw new Error(`ServiceCIDR ${name} in ${clusterName} not Ready after ${timeoutMs} ms`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
     state.extraServiceRanges.push(largeServiceRange);
     return largeServiceRange;
   }
