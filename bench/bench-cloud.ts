@@ -4,6 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { stringify } from "yaml";
+import { KubeApiError } from "../src/kube/kube-api-error.ts";
 import type { KubeClient } from "../src/kube/kube-client.ts";
 import { LocalCloud } from "../src/localcloud/local-cloud.ts";
 import { runConcurrently } from "../src/localcloud/run-concurrently.ts";
@@ -39,7 +40,7 @@ export class BenchCloud {
     this.peakControllerManager = peakControllerManager;
   }
 
-  /** Starts both clusters and gives production its large Service range. */
+  /** Starts both clusters and gives each a large Service range (the peak's Services need ClusterIPs too). */
   static async start(opts: {
     peakControllerManager: boolean;
     log: (line: string) => void;
@@ -59,6 +60,7 @@ export class BenchCloud {
     );
     try {
       await cloud.addLargeServiceRange(PRODUCTION);
+      await cloud.addLargeServiceRange(PEAK);
       return new BenchCloud(cloud, opts.peakControllerManager);
     } catch (err) {
       await cloud.close();
@@ -121,14 +123,30 @@ export class BenchCloud {
     return file;
   }
 
-  /** POSTs every object to its collection, `concurrency` at a time. */
+  /**
+   * POSTs every object to its collection, `concurrency` at a time. A server error, timeout or
+   * 429 is retried up to 4 times; "already exists" on a retry means the first attempt got
+   * through.
+   */
   async createAll(
     client: KubeClient,
     items: readonly { collection: string; body: object }[],
     concurrency = 24,
   ): Promise<void> {
     await runConcurrently(items, concurrency, async ({ collection, body }) => {
-      await client.request({ method: "POST", path: collection, body, timeoutMs: 60_000 });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.request({ method: "POST", path: collection, body, timeoutMs: 60_000 });
+          return;
+        } catch (err) {
+          const kind = err instanceof KubeApiError ? err.kind : undefined;
+          if (attempt > 1 && kind === "already-exists") return;
+          const transient =
+            kind === "server-error" || kind === "timeout" || kind === "too-many-requests";
+          if (!transient || attempt === 5) throw err;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
     });
   }
 

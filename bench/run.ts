@@ -72,7 +72,7 @@ const results: BenchResults = {
     "bare relay":
       "bench/bare-relay.ts: one watch on the peak's kcm slices, one server-side apply per event (in order per slice), same Node.js and src/kube/kube-client.ts as kubeburst",
     "API servers":
-      "per cluster one etcd (tmpfs, --unsafe-no-fsync) and one kube-apiserver on loopback, priority and fairness off, no kubelet; production has a ServiceCIDR 198.19.128.0/17 beside its /24",
+      "per cluster one etcd (tmpfs, --unsafe-no-fsync) and one kube-apiserver on loopback, priority and fairness off, no kubelet; each cluster has an extra ServiceCIDR (production 198.19.128.0/18, peak 198.19.192.0/18) beside its /24",
     "set-up clients": "the benchmark's own KubeClient, 12 to 24 requests in flight",
     lag: "/healthz probed every 100 ms from a separate process, each probe after the previous answered; prom-client's nodejs_eventloop_lag_* read from /metrics when exported (each scrape covers the time since the previous one)",
     timestamps:
@@ -146,6 +146,7 @@ try {
       log,
     });
     const unregister = cleanup.add("local cloud", () => bc.close());
+    log(`local cloud ${bc.cloud.runId}: logs in ${bc.dir} (kept with KUBEBURST_KEEP_LOGS=1)`);
     try {
       results.machine.kubernetes = await bc.kubernetesVersion();
       const ctx: BenchContext = { bc, cleanup, log };

@@ -7,7 +7,7 @@ import {
   apiNodeAddress,
   apiNodePodCidr,
   clusterRange,
-  largeServiceRange,
+  largeServiceRanges,
   maxApiNodes,
   maxClusters,
   serviceRange,
@@ -43,7 +43,7 @@ test("API-only nodes stay inside 198.18.0.0/15, apart from every Service range",
     for (const node of [0, 500, maxApiNodes - 1]) {
       const address = apiNodeAddress(cluster, node);
       assert.ok(contains("198.19.64.0/18", address), address);
-      assert.ok(!contains(largeServiceRange, address), address);
+      for (const large of largeServiceRanges) assert.ok(!contains(large, address), address);
       for (let other = 0; other < maxClusters; other++) {
         assert.ok(!contains(serviceRange(other), address), `${address} in ${serviceRange(other)}`);
       }
@@ -54,13 +54,16 @@ test("API-only nodes stay inside 198.18.0.0/15, apart from every Service range",
   }
 });
 
-test("the large Service range lies in 198.19.0.0/16 and overlaps no cluster's /24", () => {
-  const large = cidr(largeServiceRange);
-  assert.ok(contains("198.19.0.0/16", largeServiceRange.split("/")[0]!));
-  assert.equal(large.prefixLength, 17);
-  for (let i = 0; i < maxClusters; i++) {
-    assert.ok(!contains(largeServiceRange, serviceRange(i).split("/")[0]!), serviceRange(i));
+test("the large Service ranges lie in 198.19.0.0/16, apart, and overlap no cluster's /24", () => {
+  const [a, b] = largeServiceRanges;
+  for (const large of largeServiceRanges) {
+    assert.ok(contains("198.19.0.0/16", large.split("/")[0]!), large);
+    assert.equal(cidr(large).prefixLength, 18);
+    for (let i = 0; i < maxClusters; i++) {
+      assert.ok(!contains(large, serviceRange(i).split("/")[0]!), `${large} ∋ ${serviceRange(i)}`);
+    }
   }
+  assert.ok(!contains(a, b.split("/")[0]!) && !contains(b, a.split("/")[0]!));
 });
 
 test("API-only node indexes outside the plan are refused", () => {

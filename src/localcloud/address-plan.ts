@@ -11,8 +11,9 @@
  *   API-only nodes added in bulk (no namespace, no kube-proxy): cluster i, node k (0..1021):
  *                      InternalIP 198.19.(64+4i).0/22 + (k+1), pod CIDR a /30 of the cluster's
  *                      /20: 198.18.(16i+⌊k/64⌋).(4·(k mod 64))/30;
- *   one large extra Service range, 198.19.128.0/17, that one cluster may add as a ServiceCIDR
- *                      when it needs more than the 254 ClusterIPs of its /24.
+ *   two large extra Service ranges, 198.19.128.0/18 and 198.19.192.0/18, each of which one
+ *                      cluster may add as a ServiceCIDR when it needs more than the 254
+ *                      ClusterIPs of its /24.
  * Neither is ever on the fabric: only the API servers and kubeburst see them.
  */
 export const fabricPrefixLength = 16;
@@ -38,8 +39,11 @@ export function podAddress(cluster: number, pod: number): string {
   return `198.18.${16 * cluster + 1 + block}.${10 + (pod % 200)}`;
 }
 
-/** Extra Service range one cluster may add (as a ServiceCIDR object) for thousands of Services. */
-export const largeServiceRange = "198.19.128.0/17";
+/**
+ * Extra Service ranges for thousands of Services (16,382 ClusterIPs each): a cluster may add
+ * one as a ServiceCIDR object; each range belongs to one cluster of a cloud at most.
+ */
+export const largeServiceRanges = ["198.19.128.0/18", "198.19.192.0/18"] as const;
 
 /** The most API-only nodes one cluster can have (see {@link apiNodeAddress}). */
 export const maxApiNodes = 1022;

@@ -13,7 +13,7 @@ import {
   apiNodePodCidr,
   clusterRange,
   fabricPrefixLength,
-  largeServiceRange,
+  largeServiceRanges,
   maxApiNodes,
   maxClusters,
   nodeAddress,
@@ -111,7 +111,7 @@ export class LocalCloud {
   readonly #log: (line: string) => void;
   #streams = 0;
   #fabric: Fabric | undefined;
-  #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(bins: K8sBinaries, dir: string, log: (line: string) => void) {
     this.runId = randomBytes(3).toString("hex");
@@ -521,18 +521,21 @@ export class LocalCloud {
 
   /**
    * Gives cluster `clusterName` room for thousands of Services: a ServiceCIDR object (GA since
-   * Kubernetes 1.33) for the address plan's large Service range, which only one cluster of a
-   * cloud may hold. The API server allocates ClusterIPs from it at once; its Ready condition
-   * stays unset, because kube-controller-manager's service-cidr controller does not run here.
-   * Returns the range.
+   * Kubernetes 1.33) for the first of the address plan's large Service ranges that no other
+   * cluster of this cloud holds. The API server allocates ClusterIPs from it at once; its Ready
+   * condition stays unset, because kube-controller-manager's service-cidr controller does not
+   * run here. Returns the range (the same one when called again for the same cluster).
    */
   async addLargeServiceRange(clusterName: string): Promise<string> {
     const state = this.#state(clusterName);
-    for (const [name, other] of this.#clusters) {
-      if (other.extraServiceRanges.includes(largeServiceRange)) {
-        if (other === state) return largeServiceRange;
-        throw new Error(`the large Service range is already cluster ${name}'s`);
-      }
+    const held = new Set([...this.#clusters.values()].flatMap((c) => c.extraServiceRanges));
+    const own = largeServiceRanges.find((r) => state.extraServiceRanges.includes(r));
+    if (own) return own;
+    const range = largeServiceRanges.find((r) => !held.has(r));
+    if (!range) {
+      throw new Error(
+        `every large Service range is held by another cluster (${largeServiceRanges.join(", ")})`,
+      );
     }
     await state.plane.client.request({
       method: "POST",
@@ -541,11 +544,11 @@ export class LocalCloud {
         apiVersion: "networking.k8s.io/v1",
         kind: "ServiceCIDR",
         metadata: { name: "localcloud-large" },
-        spec: { cidrs: [largeServiceRange] },
+        spec: { cidrs: [range] },
       },
     });
-    state.extraServiceRanges.push(largeServiceRange);
-    return largeServiceRange;
+    state.extraServiceRanges.push(range);
+    return range;
   }
 
   /** Every Service range of cluster `name`: its /24 and any range added since. */
@@ -554,10 +557,16 @@ export class LocalCloud {
     return [state.plane.serviceCIDR, ...state.extraServiceRanges];
   }
 
-  /** Stops every process, deletes every namespace and folder of this run. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Stops every process, deletes every namespace and folder of this run. Safe to call twice: a
+   * second call (from a signal handler, say) waits for the first to finish.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     const errors: unknown[] = [];
     const attempt = async (f: () => Promise<void>) => {
       try {
