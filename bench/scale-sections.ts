@@ -57,7 +57,7 @@ export class ScaleSections {
     const resyncPeriodSeconds =
       resyncSeconds ??
       (known?.converged
-        ? Math.min(600, Math.max(30, Math.ceil(2 * known.convergedSeconds + 15)))
+        ? Math.min(600, Math.max(30, Math.ceil(1.5 * known.convergedSeconds + 15)))
         : 120);
     const started = Date.now();
     await bc.cloud.addApiNodes(PRODUCTION, count, { concurrency: 24 });
