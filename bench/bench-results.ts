@@ -94,13 +94,16 @@ export interface ResyncFigures {
   writes?: number;
   noopReconciles?: number;
   lag: LagFigures;
+  /** Why the resync could not be measured (kubeburst never went quiet, say). */
+  problem?: string;
 }
 
 export interface NodesResult {
   nodes: number;
   resyncPeriodSeconds: number;
   coldStart: ColdStartRun;
-  resync: ResyncFigures;
+  /** Absent when the cold start did not converge (no resync is measured then). */
+  resync?: ResyncFigures;
 }
 
 export interface SteadyStep {

@@ -19,7 +19,9 @@ export interface ColdStartOptions {
   productionNodes?: number;
   /** Give up waiting for convergence after this long, ms. Default: 120 s + 60 ms per Service. */
   timeoutMs?: number;
-  /** Runs after convergence while kubeburst still runs (the nodes section's resync). */
+  /** Give up when no Service completed for this long, ms. Default 180 000. */
+  stallMs?: number;
+  /** Runs after convergence, while kubeburst still runs (the nodes section's resync). */
   afterConverged?: (kb: KubeburstUnderTest, run: ColdStartRun) => Promise<void>;
 }
 
@@ -58,6 +60,36 @@ export async function until(what: string, check: () => boolean, timeoutMs: numbe
   }
 }
 
+/**
+ * Resolves when `timeoutMs` have passed, or when `remaining()` has not gone down for `stallMs`
+ * (checked every 5 s); never when `signal` aborts first.
+ */
+function giveUp(
+  remaining: () => number,
+  timeoutMs: number,
+  stallMs: number,
+  signal: AbortSignal,
+): Promise<{ kind: "timeout" | "stalled" }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let last = remaining();
+    let progressAt = started;
+    const timer = setInterval(() => {
+      const now = Date.now();
+      const left = remaining();
+      if (left < last) {
+        last = left;
+        progressAt = now;
+      }
+      if (now - started >= timeoutMs) resolve({ kind: "timeout" });
+      else if (now - progressAt >= stallMs) resolve({ kind: "stalled" });
+      else return;
+      clearInterval(timer);
+    }, 5000);
+    signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  });
+}
+
 export async function measureColdStart(
   ctx: BenchContext,
   set: ServiceSet,
@@ -89,13 +121,13 @@ export async function measureColdStart(
     const unregisterKb = cleanup.add(name, () => kb.stop());
     try {
       const timeoutMs = opts.timeoutMs ?? 120_000 + 60 * n;
+      const stallMs = opts.stallMs ?? 180_000;
+      const watchdog = new AbortController();
       const outcome = await Promise.race([
         convergence.done.then((at) => ({ kind: "converged" as const, at })),
         kb.process.exited.then((code) => ({ kind: "exited" as const, code })),
-        new Promise<{ kind: "timeout" }>((r) =>
-          setTimeout(() => r({ kind: "timeout" }), timeoutMs).unref(),
-        ),
-      ]);
+        giveUp(convergence.remaining, timeoutMs, stallMs, watchdog.signal),
+      ]).finally(() => watchdog.abort());
       if (outcome.kind === "exited") {
         throw new Error(`kubeburst exited with code ${outcome.code} before converging`);
       }
@@ -103,10 +135,16 @@ export async function measureColdStart(
       const convergedEpoch = Date.now() - (performance.now() - convergedAt);
       const atConverged = await kb.usage();
       convergence.stop();
-      if (outcome.kind === "timeout") {
-        log(`${name}: ${convergence.remaining()} Services still incomplete after ${timeoutMs} ms`);
+      if (outcome.kind !== "converged") {
+        log(
+          `${name}: ${convergence.remaining()} of ${n} Services still incomplete (${outcome.kind === "stalled" ? `none completed for ${stallMs / 1000} s` : `after ${timeoutMs / 1000} s`})`,
+        );
       }
-      const quiet = await kb.waitQuiet().catch(() => undefined);
+      // A kubeburst that did not converge may not answer at all: one short try, no waiting.
+      const quiet =
+        outcome.kind === "converged"
+          ? await kb.waitQuiet().catch(() => undefined)
+          : await kb.scrape(5000).catch(() => undefined);
       const after = await kb.usage();
       const run: ColdStartRun = {
         services: n,
@@ -126,7 +164,7 @@ export async function measureColdStart(
       log(
         `${name}: converged=${run.converged} in ${run.convergedSeconds.toFixed(1)} s, writes ${run.writes ?? "?"} (minimum ${run.minimumWrites}), peak RSS ${run.peakRssMiB?.toFixed(0)} MiB, CPU ${run.cpuSeconds?.toFixed(1)} s, /healthz max ${run.lag.probeMaxMs?.toFixed(0) ?? "?"} ms`,
       );
-      if (opts.afterConverged) await opts.afterConverged(kb, run);
+      if (opts.afterConverged && run.converged) await opts.afterConverged(kb, run);
       return run;
     } finally {
       await kb.stop();

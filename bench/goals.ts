@@ -132,9 +132,12 @@ export function evaluateGoals(r: BenchResults): GoalRow[] {
   rows.push(
     judgeAtMost(
       "event-loop lag p99 ≤ 50 ms throughout, with 1,000 production nodes",
-      n ? worst(lagP99Ms(n.coldStart.lag), lagP99Ms(n.resync.lag)) : undefined,
+      n ? worst(lagP99Ms(n.coldStart.lag), n.resync && lagP99Ms(n.resync.lag)) : undefined,
       50,
-      (ms) => `${fmt(ms, 0)} ms`,
+      (ms) => {
+        const longest = worst(n?.coldStart.lag.probeMaxMs, n?.resync?.lag.probeMaxMs);
+        return `${fmt(ms, 0)} ms${longest === undefined ? "" : ` (longest unanswered ${fmt(longest, 0)} ms)`}`;
+      },
       n
         ? [
             sizeNote(n.nodes, 1000, "nodes"),

@@ -1,5 +1,6 @@
 // A separate process that asks kubeburst's /healthz every 100 ms, each probe after the previous
-// one answered, and prints one line per probe: {"sent": <ms since epoch>, "ms": <response time>}.
+// one answered (or gave up after 120 s), and prints two lines per probe: {"sent": <ms since
+// epoch>} as it goes out, then {"sent", "ms": <response time>, "ok": <200?>}.
 // A blocked event loop in kubeburst shows as a slow answer. Being its own process, the probe
 // is not held up by the benchmark's own work.
 //
@@ -29,6 +30,7 @@ function probe(): Promise<boolean> {
 
 for (;;) {
   const sent = Date.now();
+  process.stdout.write(`${JSON.stringify({ sent })}\n`);
   const t0 = performance.now();
   const ok = await probe();
   const ms = performance.now() - t0;

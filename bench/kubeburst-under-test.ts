@@ -80,9 +80,15 @@ export class KubeburstUnderTest {
     return readProcessUsage(this.pid);
   }
 
-  /** Scrapes /metrics once. */
-  async scrape(): Promise<Scrape> {
-    const { text } = await this.process.get("/metrics");
+  /**
+   * Scrapes /metrics once; throws after `timeoutMs` (a kubeburst whose event loop is blocked
+   * never answers, and must not hold the benchmark up).
+   */
+  async scrape(timeoutMs = 10_000): Promise<Scrape> {
+    const res = await fetch(`http://${this.process.address}/metrics`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
     const samples = parsePromText(text);
     const p99 = sumSamples(samples, LAG_P99);
     const max = sumSamples(samples, LAG_MAX);
@@ -127,20 +133,23 @@ export class KubeburstUnderTest {
 
   /**
    * Waits until kubeburst has gone quiet: its write count unchanged for `stableMs` and its
-   * queues empty (when it reports them). Returns the last scrape; throws after `timeoutMs`.
+   * queues empty (when it reports them). A scrape that goes unanswered (a blocked event loop)
+   * counts as not quiet. Returns the last scrape; throws after `timeoutMs`.
    */
   async waitQuiet(stableMs = 2000, timeoutMs = 300_000): Promise<Scrape> {
     const deadline = Date.now() + timeoutMs;
-    let last = await this.scrape();
+    let last: Scrape | undefined;
     let since = Date.now();
     while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      const now = await this.scrape();
-      if (now.writes !== last.writes || (now.queueDepth ?? 0) > 0) since = Date.now();
+      const now = await this.scrape().catch(() => undefined);
+      if (!now || !last || now.writes !== last.writes || (now.queueDepth ?? 0) > 0) {
+        since = Date.now();
+      }
       last = now;
-      if (Date.now() - since >= stableMs) return last;
+      if (last && Date.now() - since >= stableMs) return last;
+      await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`kubeburst still writing after ${timeoutMs} ms (writes ${last.writes})`);
+    throw new Error(`kubeburst not quiet after ${timeoutMs} ms (writes ${last?.writes ?? "?"})`);
   }
 
   /** Stops the probe and kubeburst (SIGTERM, then SIGKILL after 10 s). */

@@ -1,4 +1,4 @@
-// Starts bench/healthz-probe.ts against kubeburst and keeps its answers, so that any window of
+// Starts bench/healthz-probe.ts against kubeburst and keeps its probes, so that any window of
 // the run can be asked how long kubeburst went unanswered.
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -8,15 +8,48 @@ import { summarize } from "./summarize.ts";
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "healthz-probe.ts");
 
+/** One probe: when it was sent (ms since epoch) and, once answered, after how long and whether 200. */
+export interface Probe {
+  sent: number;
+  ms?: number;
+  ok?: boolean;
+}
+
 export interface ProbeWindow {
   probes: number;
+  /** 99th percentile of response times, ms (a probe still waiting counts its wait so far). */
   p99Ms?: number;
+  /** The longest kubeburst went without a successful answer, ms: from the first probe left
+   * unanswered (or failed) to the next answer, or to the window's end. */
   maxMs?: number;
 }
 
-/** Response times of /healthz probes, by when each was sent (ms since epoch). */
+/** The probes sent between `from` and `to` (ms since epoch), in order of sending. */
+export function probeWindow(probes: readonly Probe[], from: number, to: number): ProbeWindow {
+  const inWindow = probes.filter((p) => p.sent >= from && p.sent <= to);
+  const waited = (p: Probe) =>
+    p.ms !== undefined && p.sent + p.ms <= to ? p.ms : Math.max(0, to - p.sent);
+  const summary = summarize(inWindow.map(waited));
+  if (!summary) return { probes: 0 };
+  let longest = 0;
+  let since: number | undefined;
+  for (const p of inWindow) {
+    since ??= p.sent;
+    const answered = p.ms !== undefined && p.sent + p.ms <= to;
+    if (answered && p.ok !== false) {
+      longest = Math.max(longest, p.sent + p.ms! - since);
+      since = undefined;
+    } else if (!answered) {
+      break; // still waiting at `to`: counted below
+    }
+  }
+  if (since !== undefined) longest = Math.max(longest, to - since);
+  return { probes: summary.count, p99Ms: summary.p99, maxMs: longest };
+}
+
+/** The /healthz probes of one kubeburst process. */
 export class LagProbe {
-  readonly #samples: { sent: number; ms: number }[] = [];
+  readonly #probes = new Map<number, Probe>();
   readonly #procs: ProcessGroup;
   readonly #proc: StartedProcess;
 
@@ -26,8 +59,8 @@ export class LagProbe {
     const lines = createInterface({ input: proc.child.stdout! });
     lines.on("line", (line) => {
       try {
-        const s = JSON.parse(line) as { sent: number; ms: number };
-        this.#samples.push({ sent: s.sent, ms: s.ms });
+        const p = JSON.parse(line) as Probe;
+        this.#probes.set(p.sent, p);
       } catch {
         // not a probe line
       }
@@ -42,11 +75,7 @@ export class LagProbe {
 
   /** The probes sent between `from` and `to` (ms since epoch; `to` defaults to now). */
   window(from: number, to = Date.now()): ProbeWindow {
-    const ms = this.#samples.filter((s) => s.sent >= from && s.sent <= to).map((s) => s.ms);
-    const summary = summarize(ms);
-    return summary
-      ? { probes: summary.count, p99Ms: summary.p99, maxMs: summary.max }
-      : { probes: 0 };
+    return probeWindow([...this.#probes.values()], from, to);
   }
 
   async stop(): Promise<void> {

@@ -38,7 +38,7 @@ const coldHeader = [
   "Events",
   "peak RSS (MiB)",
   "CPU (s)",
-  "/healthz p99 / max (ms)",
+  "/healthz p99 / longest unanswered (ms)",
   "event loop p99 / max (ms)",
 ];
 
@@ -178,27 +178,30 @@ export function renderResultsMarkdown(r: BenchResults, chartPath: string): strin
       "",
       table(coldHeader, [coldRow(n.coldStart)]),
       "",
-      table(
-        [
-          "resync",
-          "observed",
-          "window (s)",
-          "writes",
-          "no-op reconciles",
-          "/healthz p99 / max (ms)",
-          "event loop p99 / max (ms)",
-        ],
-        [
-          [
-            `resyncPeriod ${n.resyncPeriodSeconds} s`,
-            String(n.resync.observed),
-            num(n.resync.seconds),
-            int(n.resync.writes),
-            int(n.resync.noopReconciles),
-            ...lagCells(n.resync.lag),
-          ],
-        ],
-      ),
+      n.resync
+        ? table(
+            [
+              "resync",
+              "observed",
+              "window (s)",
+              "writes",
+              "no-op reconciles",
+              "/healthz p99 / longest unanswered (ms)",
+              "event loop p99 / max (ms)",
+            ],
+            [
+              [
+                `resyncPeriod ${n.resyncPeriodSeconds} s`,
+                String(n.resync.observed),
+                num(n.resync.seconds),
+                int(n.resync.writes),
+                int(n.resync.noopReconciles),
+                ...lagCells(n.resync.lag),
+              ],
+            ],
+          )
+        : "No resync measured: the cold start did not converge.",
+      ...(n.resync?.problem ? ["", `Resync: ${n.resync.problem}.`] : []),
       "",
     );
   }
@@ -213,7 +216,11 @@ export function renderResultsMarkdown(r: BenchResults, chartPath: string): strin
         ["change in the peak", "slice writes", "seen in production after (s)"],
         [
           ...s.steps.map((step) => [step.change, int(step.writes), num(step.seconds, 2)]),
-          [`no-op resync (observed: ${s.resync.observed})`, int(s.resync.writes), dash],
+          [
+            `no-op resync (observed: ${s.resync.observed}${s.resync.problem ? `; ${s.resync.problem}` : ""})`,
+            int(s.resync.writes),
+            dash,
+          ],
         ],
       ),
       "",

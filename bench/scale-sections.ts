@@ -75,7 +75,7 @@ export class ScaleSections {
           );
         },
       });
-      return { nodes: count, resyncPeriodSeconds, coldStart, resync: resync! };
+      return { nodes: count, resyncPeriodSeconds, coldStart, ...(resync ? { resync } : {}) };
     } finally {
       await bc.cloud.removeApiNodes(PRODUCTION);
     }

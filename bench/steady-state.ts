@@ -118,15 +118,15 @@ export async function runSteadySection(
         () => view.readyOf(KEY, first) === true,
       ),
     );
-    // The last endpoint of the last slice (of the middle one if the last holds only one).
-    const removeFrom = peak.at(-1)!.length > 1 ? peak.length - 1 : middle;
-    const victim = peak[removeFrom]!.at(-1)!;
+    // From the middle of the address order, like the other two changes: where a change lands
+    // in the order is what decides how many slices a sorted layout has to rewrite.
+    const victim = peak[middle]![Math.floor(peak[middle]!.length / 2)]!;
     steps.push(
       await step(
         "one endpoint removed",
         async () => {
-          peak[removeFrom]!.splice(peak[removeFrom]!.indexOf(victim), 1);
-          await applyPeakSlice(removeFrom);
+          peak[middle]!.splice(peak[middle]!.indexOf(victim), 1);
+          await applyPeakSlice(middle);
         },
         () => view.readyOf(KEY, victim.address) === undefined,
       ),
