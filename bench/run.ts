@@ -109,7 +109,7 @@ async function writeOutputs(): Promise<void> {
     if (begin < 0 || end < begin) {
       log(`BENCHMARKS.md has no figure markers; figures only in bench/results/latest.md`);
     } else {
-      const updated = `${text.slice(0, begin + FIGURES_BEGIN.length)}\n\n${markdown}\n${text.slice(end)}`;
+      const updated = `${text.slice(0, begin + FIGURES_BEGIN.length)}\n\n${markdown}\n\n${text.slice(end)}`;
       await writeFile(doc, updated);
     }
   }

@@ -87,7 +87,9 @@ export function renderScalingChart(points: readonly ScalingPoint[], subtitle: st
     out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no cold start measured</text>`);
   }
   series.forEach((s, i) => {
-    const below = i === 0; // labels of the first series under its points, so the two never collide
+    // The first series (time, usually the higher) is labelled above and to the left of its
+    // points, the second below and to the right, so that labels of close points do not collide.
+    const upperLeft = i === 0;
     if (first) {
       out.push(
         `<line x1="${px(first.services)}" y1="${py(s.value(first))}" x2="${px(topX)}" y2="${py(linearAt(s, topX))}" stroke="${s.color}" stroke-dasharray="5 4" stroke-opacity="0.6"/>`,
@@ -99,10 +101,10 @@ export function renderScalingChart(points: readonly ScalingPoint[], subtitle: st
     }
     for (const p of sorted) {
       const x = px(p.services);
-      const nearRight = x > W - M.right - 40;
+      const toLeft = upperLeft || x > W - M.right - 40;
       out.push(
         `<circle cx="${x}" cy="${py(s.value(p))}" r="4" fill="${s.color}"/>`,
-        `<text x="${nearRight ? x - 8 : x + 6}" y="${py(s.value(p)) + (below ? 16 : -6)}" fill="${s.color}"${nearRight ? ' text-anchor="end"' : ""}>${s.value(p).toFixed(1)}</text>`,
+        `<text x="${toLeft ? x - 8 : x + 8}" y="${py(s.value(p)) + (upperLeft ? -8 : 16)}" fill="${s.color}"${toLeft ? ' text-anchor="end"' : ""}>${s.value(p).toFixed(1)}</text>`,
       );
     }
     const ly = M.top + 8 + i * 18;
