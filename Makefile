@@ -6,7 +6,7 @@ SHELL := /bin/bash
 K8S_VERSION ?= v1.37.2
 NPM_STAMP := node_modules/.kubeburst-install-stamp
 # Unit tests sit next to the code; integration and end-to-end tests run on the local cloud.
-UNIT_TESTS := "src/**/*.test.ts"
+UNIT_TESTS := "src/**/*.test.ts" "bench/**/*.test.ts"
 CLOUD_TESTS := "test/integration/**/*.test.ts" "test/e2e/**/*.test.ts"
 
 .PHONY: deps system-deps k8s-bin typecheck lint check test test-cloud demo bench clean
@@ -47,9 +47,9 @@ test-cloud: deps system-deps k8s-bin
 demo: deps system-deps k8s-bin
 	npx kubeburst demo
 
-## bench: benchmarks that print figures and ratios
+## bench: benchmarks that print figures and ratios (BENCHMARKS.md); e.g. BENCH_FLAGS="--only cold-start --sizes 200,500"
 bench: deps system-deps k8s-bin
-	npx node bench/run.ts
+	npx node bench/run.ts $(BENCH_FLAGS)
 
 clean:
 	rm -rf node_modules dist

@@ -2,14 +2,17 @@
 // first request it serves through the production ClusterIP in the private cluster. Everything
 // real: the API servers, kube-controller-manager, kubeburst (as a process) and kube-proxy.
 import { BurstScenario } from "../src/demo/burst-scenario.ts";
+import type { BurstResult } from "./bench-results.ts";
 
-const TRIALS = Number(process.env.BURST_TRIALS ?? 20);
 const RPS = 200;
 
-export async function run(): Promise<void> {
+/** Runs `trials` trials (default: BURST_TRIALS or 20); undefined when not root. */
+export async function run(
+  trials = Number(process.env.BURST_TRIALS ?? 20),
+): Promise<BurstResult | undefined> {
   if (process.getuid?.() !== 0) {
     process.stdout.write("burst latency: skipped (needs root for network namespaces)\n");
-    return;
+    return undefined;
   }
   const scenario = await BurstScenario.start({ log: () => {}, peakPods: 1 });
   const seen: { at: number; who: string | null }[] = [];
@@ -22,7 +25,7 @@ export async function run(): Promise<void> {
   try {
     await scenario.setBurst(true);
     await until(() => seen.some((s) => s.who === target), 30_000);
-    for (let i = 0; i < TRIALS; i++) {
+    for (let i = 0; i < trials; i++) {
       await scenario.cloud.setPodReady(pod, false);
       // Withdrawn: a full second of responses without it.
       await until(() => {
@@ -46,6 +49,7 @@ export async function run(): Promise<void> {
     `burst latency, peak pod Ready → first request it serves via the production ClusterIP (${latencies.length} trials, probe ${RPS} req/s):\n` +
       `  p50 ${p50} ms   max ${max} ms   (all: ${latencies.join(" ")})\n`,
   );
+  return { trials: latencies.length, p50Ms: p50, maxMs: max, allMs: latencies };
 }
 
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {

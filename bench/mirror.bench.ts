@@ -5,6 +5,7 @@ import { sliceContentEqual, type WrittenSlice } from "../src/domain/slice-conten
 import type { Source } from "../src/domain/source.ts";
 import { sourceSlices } from "../src/domain/source-slices.ts";
 import { webService } from "../test/support/domain-fixtures.ts";
+import type { CoreRow } from "./bench-results.ts";
 import { measure, report } from "./measure.ts";
 
 function source(name: string, count: number, octet: number): Source {
@@ -31,7 +32,8 @@ const plan = (src: Source) =>
     existing: () => undefined,
   });
 
-export async function run(): Promise<void> {
+export async function run(): Promise<CoreRow[]> {
+  const rows: CoreRow[] = [];
   for (const endpoints of [10, 100, 1000]) {
     const src = source("web-abc12", endpoints, 32);
     const written = plan(src).slices.map(
@@ -45,6 +47,8 @@ export async function run(): Promise<void> {
       ["plan", build],
       ["plan + no-op compare", noop],
     ]);
+    rows.push({ endpoints, slices: written.length, planUs: build.medianUs, noopUs: noop.medianUs });
   }
+  return rows;
 }
 if (import.meta.main) await run();

@@ -6,6 +6,15 @@
  *                      pod and node range 198.18.(16i).0/20, Service range 198.19.i.0/24.
  * Every namespace sits on one bridge with a /16, so all pods of all clusters reach each other:
  * the flat, routable network kubeburst assumes between clusters.
+ *
+ * For control-plane benchmarks, beyond what the data path uses:
+ *   API-only nodes added in bulk (no namespace, no kube-proxy): cluster i, node k (0..1021):
+ *                      InternalIP 198.19.(64+4i).0/22 + (k+1), pod CIDR a /30 of the cluster's
+ *                      /20: 198.18.(16i+⌊k/64⌋).(4·(k mod 64))/30;
+ *   two large extra Service ranges, 198.19.128.0/18 and 198.19.192.0/18, each of which one
+ *                      cluster may add as a ServiceCIDR when it needs more than the 254
+ *                      ClusterIPs of its /24.
+ * Neither is ever on the fabric: only the API servers and kubeburst see them.
  */
 export const fabricPrefixLength = 16;
 export const allServiceRanges = "198.19.0.0/16";
@@ -28,4 +37,35 @@ export function podAddress(cluster: number, pod: number): string {
   const block = Math.floor(pod / 200);
   if (pod < 0 || block > 14) throw new RangeError(`pod index ${pod} out of 0..2999`);
   return `198.18.${16 * cluster + 1 + block}.${10 + (pod % 200)}`;
+}
+
+/**
+ * Extra Service ranges for thousands of Services (16,382 ClusterIPs each): a cluster may add
+ * one as a ServiceCIDR object; each range belongs to one cluster of a cloud at most.
+ */
+export const largeServiceRanges = ["198.19.128.0/18", "198.19.192.0/18"] as const;
+
+/** The most API-only nodes one cluster can have (see {@link apiNodeAddress}). */
+export const maxApiNodes = 1022;
+
+function checkApiNode(cluster: number, node: number): void {
+  if (!Number.isInteger(cluster) || cluster < 0 || cluster >= maxClusters) {
+    throw new RangeError(`cluster index ${cluster} out of 0..${maxClusters - 1}`);
+  }
+  if (!Number.isInteger(node) || node < 0 || node >= maxApiNodes) {
+    throw new RangeError(`API-only node index ${node} out of 0..${maxApiNodes - 1}`);
+  }
+}
+
+/** InternalIP of API-only node `node` of cluster `cluster`: in 198.19.(64+4·cluster).0/22. */
+export function apiNodeAddress(cluster: number, node: number): string {
+  checkApiNode(cluster, node);
+  const offset = node + 1; // skips the /22's network address; 1022 is its last before broadcast
+  return `198.19.${64 + 4 * cluster + Math.floor(offset / 256)}.${offset % 256}`;
+}
+
+/** Pod CIDR of API-only node `node`: a /30 of the cluster's /20, as a node IPAM would carve it. */
+export function apiNodePodCidr(cluster: number, node: number): string {
+  checkApiNode(cluster, node);
+  return `198.18.${16 * cluster + Math.floor(node / 64)}.${4 * (node % 64)}/30`;
 }

@@ -16,6 +16,8 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Also run the garbage collector (ownerReference clean-up). Implies controllerManager. */
   garbageCollector?: boolean;
+  /** Extra kube-controller-manager flags, e.g. `--kube-api-qps=200` (benchmarks). */
+  controllerManagerArgs?: string[];
   /** How long to wait for the API server to become ready, ms. Default 180 000. */
   startTimeoutMs?: number;
   /**
@@ -279,6 +281,7 @@ export class ControlPlane {
         "--leader-elect=false",
         "--secure-port=0",
         "--v=1",
+        ...(this.#options.controllerManagerArgs ?? []),
       ],
     );
     // It has no health endpoint without a secure port; give it a moment to fail loudly.

@@ -9,8 +9,12 @@ import { promisify } from "node:util";
 import { KubeApiError } from "../kube/kube-api-error.ts";
 import {
   allServiceRanges,
+  apiNodeAddress,
+  apiNodePodCidr,
   clusterRange,
   fabricPrefixLength,
+  largeServiceRanges,
+  maxApiNodes,
   maxClusters,
   nodeAddress,
   podAddress,
@@ -19,6 +23,7 @@ import { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
 import { findK8sBinaries, type K8sBinaries } from "./k8s-binaries.ts";
 import { Fabric } from "./network-namespaces.ts";
 import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
+import { runConcurrently } from "./run-concurrently.ts";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,6 +36,8 @@ export interface ClusterSpec {
   garbageCollector?: boolean;
   /** Extra kube-apiserver flags (see ControlPlaneOptions.apiserverArgs). */
   apiserverArgs?: string[];
+  /** Extra kube-controller-manager flags (benchmarks raise its client QPS, for example). */
+  controllerManagerArgs?: string[];
 }
 
 export interface LocalNode {
@@ -78,9 +85,16 @@ export interface LocalPod {
 interface ClusterState {
   plane: ControlPlane;
   nodes: LocalNode[];
+  /** Nodes added by {@link LocalCloud.addApiNodes}, numbered apart from `nodes`. */
+  apiNodes: LocalNode[];
   pods: LocalPod[];
   podCount: number;
+  /** Service ranges beyond the cluster's /24 (ServiceCIDR objects this cloud added). */
+  extraServiceRanges: string[];
 }
+
+/** Label on the Node objects {@link LocalCloud.addApiNodes} creates, so they go in one call. */
+const apiNodeLabel = "localcloud.kubeburst.io/api-node";
 
 /**
  * Real Kubernetes clusters on one machine: per cluster etcd and kube-apiserver (and
@@ -99,7 +113,7 @@ export class LocalCloud {
   readonly #log: (line: string) => void;
   #streams = 0;
   #fabric: Fabric | undefined;
-  #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(bins: K8sBinaries, dir: string, log: (line: string) => void) {
     this.runId = randomBytes(3).toString("hex");
@@ -427,10 +441,134 @@ export class LocalCloud {
     return { stop: () => this.#procs.stop(proc) };
   }
 
-  /** Stops every process, deletes every namespace and folder of this run. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Adds `count` API-only nodes in bulk: Node objects named `api-node-<k>`, each with a pod CIDR
+   * and an InternalIP from the address plan's API-only node range, reported Ready. No namespace,
+   * no kube-proxy: for control-plane benchmarks that need a production cluster with many nodes.
+   * `concurrency` requests are in flight at once (default 16).
+   */
+  async addApiNodes(
+    clusterName: string,
+    count: number,
+    options: { concurrency?: number } = {},
+  ): Promise<LocalNode[]> {
+    const state = this.#state(clusterName);
+    const first = state.apiNodes.length;
+    if (first + count > maxApiNodes) {
+      throw new RangeError(
+        `cluster ${clusterName} would have ${first + count} API-only nodes; the address plan holds ${maxApiNodes}`,
+      );
+    }
+    const client = state.plane.client;
+    const added: LocalNode[] = Array.from({ length: count }, (_, i) => ({
+      cluster: clusterName,
+      name: `api-node-${first + i}`,
+      netns: undefined,
+      address: apiNodeAddress(state.plane.index, first + i),
+    }));
+    await runConcurrently(added, options.concurrency ?? 16, async ({ name, address }, i) => {
+      const k = first + i;
+      const podCIDR = apiNodePodCidr(state.plane.index, k);
+      await client.request({
+        method: "POST",
+        path: "/api/v1/nodes",
+        body: {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name, labels: { [apiNodeLabel]: "true" } },
+          spec: { podCIDR, podCIDRs: [podCIDR] },
+        },
+      });
+      const now = new Date().toISOString();
+      await client.request({
+        method: "PATCH",
+        path: `/api/v1/nodes/${name}/status`,
+        contentType: "application/merge-patch+json",
+        body: {
+          status: {
+            addresses: [
+              { type: "InternalIP", address },
+              { type: "Hostname", address: name },
+            ],
+            conditions: [
+              {
+                type: "Ready",
+                status: "True",
+                reason: "LocalCloud",
+                message: "kubeburst local cloud API-only node",
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        },
+      });
+    });
+    state.apiNodes.push(...added);
+    this.#log(`${count} API-only nodes added to ${clusterName}`);
+    return added;
+  }
+
+  /** Deletes every node {@link addApiNodes} added to cluster `clusterName`, in one call. */
+  async removeApiNodes(clusterName: string): Promise<void> {
+    const state = this.#state(clusterName);
+    await state.plane.client.request({
+      method: "DELETE",
+      path: "/api/v1/nodes",
+      query: { labelSelector: apiNodeLabel },
+      timeoutMs: 120_000,
+    });
+    state.apiNodes = [];
+  }
+
+  /**
+   * Gives cluster `clusterName` room for thousands of Services: a ServiceCIDR object (GA since
+   * Kubernetes 1.33) for the first of the address plan's large Service ranges that no other
+   * cluster of this cloud holds. The API server allocates ClusterIPs from it at once; its Ready
+   * condition stays unset, because kube-controller-manager's service-cidr controller does not
+   * run here. Returns the range (the same one when called again for the same cluster).
+   */
+  async addLargeServiceRange(clusterName: string): Promise<string> {
+    const state = this.#state(clusterName);
+    const held = new Set([...this.#clusters.values()].flatMap((c) => c.extraServiceRanges));
+    const own = largeServiceRanges.find((r) => state.extraServiceRanges.includes(r));
+    if (own) return own;
+    const range = largeServiceRanges.find((r) => !held.has(r));
+    if (!range) {
+      throw new Error(
+        `every large Service range is held by another cluster (${largeServiceRanges.join(", ")})`,
+      );
+    }
+    await state.plane.client.request({
+      method: "POST",
+      path: "/apis/networking.k8s.io/v1/servicecidrs",
+      body: {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "ServiceCIDR",
+        metadata: { name: "localcloud-large" },
+        spec: { cidrs: [range] },
+      },
+    });
+    state.extraServiceRanges.push(range);
+    return range;
+  }
+
+  /** Every Service range of cluster `name`: its /24 and any range added since. */
+  serviceRanges(name: string): string[] {
+    const state = this.#state(name);
+    return [state.plane.serviceCIDR, ...state.extraServiceRanges];
+  }
+
+  /**
+   * Stops every process, deletes every namespace and folder of this run. Safe to call twice: a
+   * second call (from a signal handler, say) waits for the first to finish.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     const errors: unknown[] = [];
     const attempt = async (f: () => Promise<void>) => {
       try {
@@ -463,10 +601,18 @@ export class LocalCloud {
       controllerManager: spec.controllerManager ?? false,
       garbageCollector: spec.garbageCollector ?? false,
       ...(spec.apiserverArgs ? { apiserverArgs: spec.apiserverArgs } : {}),
+      ...(spec.controllerManagerArgs ? { controllerManagerArgs: spec.controllerManagerArgs } : {}),
     };
     const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
     if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
-    this.#clusters.set(spec.name, { plane, nodes: [], pods: [], podCount: 0 });
+    this.#clusters.set(spec.name, {
+      plane,
+      nodes: [],
+      apiNodes: [],
+      pods: [],
+      podCount: 0,
+      extraServiceRanges: [],
+    });
     this.#log(`starting cluster ${spec.name}`);
     const started = Date.now();
     await plane.start();

@@ -1,0 +1,73 @@
+// Addresses in this file are only data for pure functions: nothing is sent to them.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { cidrContains, parseCidr } from "../config/cidr.ts";
+import { parseIpAddress } from "../domain/ip-address.ts";
+import {
+  apiNodeAddress,
+  apiNodePodCidr,
+  clusterRange,
+  largeServiceRanges,
+  maxApiNodes,
+  maxClusters,
+  serviceRange,
+} from "./address-plan.ts";
+
+function cidr(text: string) {
+  const parsed = parseCidr(text);
+  assert.ok(parsed.ok, text);
+  return parsed.cidr;
+}
+
+function contains(range: string, address: string): boolean {
+  return cidrContains(cidr(range), parseIpAddress(address)!);
+}
+
+test("API-only node addresses and pod CIDRs follow the plan", () => {
+  const cases: [number, number, string, string][] = [
+    [0, 0, "198.19.64.1", "198.18.0.0/30"],
+    [0, 63, "198.19.64.64", "198.18.0.252/30"],
+    [0, 254, "198.19.64.255", "198.18.3.248/30"],
+    [0, 255, "198.19.65.0", "198.18.3.252/30"],
+    [1, 999, "198.19.71.232", "198.18.31.156/30"],
+    [15, maxApiNodes - 1, "198.19.127.254", "198.18.255.244/30"],
+  ];
+  for (const [cluster, node, address, podCidr] of cases) {
+    assert.equal(apiNodeAddress(cluster, node), address, `${cluster}/${node}`);
+    assert.equal(apiNodePodCidr(cluster, node), podCidr, `${cluster}/${node}`);
+  }
+});
+
+test("API-only nodes stay inside 198.18.0.0/15, apart from every Service range", () => {
+  for (let cluster = 0; cluster < maxClusters; cluster++) {
+    for (const node of [0, 500, maxApiNodes - 1]) {
+      const address = apiNodeAddress(cluster, node);
+      assert.ok(contains("198.19.64.0/18", address), address);
+      for (const large of largeServiceRanges) assert.ok(!contains(large, address), address);
+      for (let other = 0; other < maxClusters; other++) {
+        assert.ok(!contains(serviceRange(other), address), `${address} in ${serviceRange(other)}`);
+      }
+      const pods = apiNodePodCidr(cluster, node);
+      assert.ok(contains(clusterRange(cluster), pods.split("/")[0]!), pods);
+      assert.equal(parseCidr(pods).ok, true, pods);
+    }
+  }
+});
+
+test("the large Service ranges lie in 198.19.0.0/16, apart, and overlap no cluster's /24", () => {
+  const [a, b] = largeServiceRanges;
+  for (const large of largeServiceRanges) {
+    assert.ok(contains("198.19.0.0/16", large.split("/")[0]!), large);
+    assert.equal(cidr(large).prefixLength, 18);
+    for (let i = 0; i < maxClusters; i++) {
+      assert.ok(!contains(large, serviceRange(i).split("/")[0]!), `${large} ∋ ${serviceRange(i)}`);
+    }
+  }
+  assert.ok(!contains(a, b.split("/")[0]!) && !contains(b, a.split("/")[0]!));
+});
+
+test("API-only node indexes outside the plan are refused", () => {
+  assert.throws(() => apiNodeAddress(0, maxApiNodes), /node index 1022 out of 0..1021/);
+  assert.throws(() => apiNodeAddress(0, -1), /out of/);
+  assert.throws(() => apiNodePodCidr(maxClusters, 0), /cluster index 16 out of 0..15/);
+});
