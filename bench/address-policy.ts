@@ -1,164 +1,22 @@
 // The address policy's cost per peak snapshot as production grows: each production node adds a
 // denied /32 (its address) and a denied /24 (its pod CIDR). The baseline is the linear policy
-// the compiled one replaced, copied below; the new path is what a worker does once the policy is
+// the compiled one replaced (test/support/linear-address-policy.ts); the new path is what a worker does once the policy is
 // compiled (admitGroup per group, then capEndpoints), and, for comparison, admitContribution,
 // which compiles on every call. Figures, never assertions.
 //
 // Run with `npx node bench/address-policy.ts`. The baseline's largest case takes about a minute.
 
 import { performance } from "node:perf_hooks";
-import { type Cidr, cidrContains, parseCidr } from "../src/config/cidr.ts";
 import {
   type AddressPolicy,
   admitContribution,
   admitGroup,
   capEndpoints,
   compileAddressPolicy,
-  type RefusalReason,
 } from "../src/domain/address-policy.ts";
-import { compareText } from "../src/domain/compare-text.ts";
-import type {
-  AddressFamily,
-  Contribution,
-  Endpoint,
-  EndpointConditions,
-  EndpointGroup,
-} from "../src/domain/endpoints.ts";
-import { type ParsedIpAddress, parseIpAddress } from "../src/domain/ip-address.ts";
+import type { Contribution } from "../src/domain/endpoints.ts";
+import { referenceAdmitContribution } from "../test/support/linear-address-policy.ts";
 import { measure } from "./measure.ts";
-
-// ---------------------------------------------------------------------------------------------
-// The baseline: the policy as it was before compilation (src/domain/address-policy.ts, 5280c71).
-
-const BITS = { IPv4: 32, IPv6: 128 } as const;
-
-function cidrs(texts: readonly string[]): Cidr[] {
-  return texts.flatMap((text) => {
-    const result = parseCidr(text);
-    return result.ok ? [result.cidr] : [];
-  });
-}
-
-const BUILT_IN: readonly { reason: RefusalReason; ranges: readonly Cidr[] }[] = [
-  { reason: "unspecified", ranges: cidrs(["0.0.0.0/8", "::/128"]) },
-  { reason: "loopback", ranges: cidrs(["127.0.0.0/8", "::1/128"]) },
-  { reason: "link-local", ranges: cidrs(["169.254.0.0/16", "fe80::/10"]) },
-  { reason: "multicast", ranges: cidrs(["224.0.0.0/4", "ff00::/8"]) },
-  { reason: "broadcast", ranges: cidrs(["255.255.255.255/32"]) },
-];
-
-function unmapIpv4(text: string): ParsedIpAddress | undefined {
-  const fields = text.split(":");
-  for (const [index, field] of fields.entries()) {
-    if (field.toLowerCase() !== "ffff") continue;
-    const probe = parseIpAddress(fields.with(index, "fffe").join(":"));
-    const match = /^::fffe:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(probe?.canonical ?? "");
-    if (match === null) continue;
-    const [high, low] = [
-      Number.parseInt(match[1] ?? "0", 16),
-      Number.parseInt(match[2] ?? "0", 16),
-    ];
-    const octets = [high >> 8, high & 0xff, low >> 8, low & 0xff];
-    return { family: "IPv4", canonical: octets.join(".") };
-  }
-  return undefined;
-}
-
-interface LinearPolicy {
-  allowed: Cidr[];
-  denied: Cidr[];
-  denyAll: boolean;
-  cap: number;
-}
-
-function compileLinear(policy: AddressPolicy): LinearPolicy {
-  const denied: Cidr[] = [];
-  let denyAll = false;
-  for (const text of policy.denied) {
-    const result = parseCidr(text);
-    const single = result.ok ? undefined : parseIpAddress(text);
-    if (result.ok) denied.push(result.cidr);
-    else if (single !== undefined) {
-      const prefixLength = BITS[single.family];
-      denied.push({ ...single, prefixLength, canonical: `${single.canonical}/${prefixLength}` });
-    } else denyAll = true;
-  }
-  const max = policy.maxEndpoints;
-  const cap = Number.isNaN(max) || max < 0 ? 0 : Math.floor(max);
-  return { allowed: cidrs(policy.allowed), denied, denyAll, cap };
-}
-
-type Verdict = { ok: true; canonical: string } | { ok: false; reason: RefusalReason };
-
-function judgeLinear(address: unknown, family: AddressFamily, policy: LinearPolicy): Verdict {
-  if (typeof address !== "string") return { ok: false, reason: "invalid" };
-  const parsed = parseIpAddress(address) ?? unmapIpv4(address);
-  if (parsed === undefined) return { ok: false, reason: "invalid" };
-  for (const { reason, ranges } of BUILT_IN) {
-    if (ranges.some((range) => cidrContains(range, parsed))) return { ok: false, reason };
-  }
-  if (policy.denyAll || policy.denied.some((range) => cidrContains(range, parsed))) {
-    return { ok: false, reason: "production-range" };
-  }
-  if (!policy.allowed.some((range) => cidrContains(range, parsed))) {
-    return { ok: false, reason: "not-allowed" };
-  }
-  if (parsed.family !== family) return { ok: false, reason: "invalid" };
-  return { ok: true, canonical: parsed.canonical };
-}
-
-function availability({ ready, serving, terminating }: EndpointConditions): number {
-  return (ready ? 0 : 4) + (serving ? 0 : 2) + (terminating ? 1 : 0);
-}
-
-function compareEndpoints(a: Endpoint, b: Endpoint): number {
-  return (
-    compareText(a.address, b.address) || availability(a.conditions) - availability(b.conditions)
-  );
-}
-
-function admitLinear(contribution: Contribution, policy: AddressPolicy) {
-  const compiled = compileLinear(policy);
-  const refused: { address: string; reason: RefusalReason }[] = [];
-  const candidates: { group: number; endpoint: Endpoint }[] = [];
-  for (const [group, { addressType, endpoints }] of contribution.groups.entries()) {
-    for (const { address, conditions } of endpoints) {
-      const verdict = judgeLinear(address, addressType, compiled);
-      if (!verdict.ok) {
-        refused.push({ address, reason: verdict.reason });
-        continue;
-      }
-      const { ready, serving, terminating } = conditions;
-      candidates.push({
-        group,
-        endpoint: { address: verdict.canonical, conditions: { ready, serving, terminating } },
-      });
-    }
-  }
-  candidates.sort(
-    (a, b) =>
-      availability(a.endpoint.conditions) - availability(b.endpoint.conditions) ||
-      compareEndpoints(a.endpoint, b.endpoint) ||
-      a.group - b.group,
-  );
-  const kept = candidates.slice(0, compiled.cap);
-  const dropped = candidates.length - kept.length;
-  const groups = contribution.groups.map(
-    (group, index): EndpointGroup => ({
-      ...group,
-      endpoints: kept
-        .filter((candidate) => candidate.group === index)
-        .map((candidate) => candidate.endpoint)
-        .sort(compareEndpoints),
-    }),
-  );
-  refused.sort((a, b) => compareText(a.address, b.address) || compareText(a.reason, b.reason));
-  return {
-    contribution: { ...contribution, groups },
-    refused,
-    truncated: dropped > 0 ? { kept: kept.length, dropped } : undefined,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The workload
@@ -225,7 +83,7 @@ export async function run(): Promise<void> {
     const compiled = compileAddressPolicy(policy);
     for (const endpoints of [10, 1000]) {
       const contribution = contributionOf(endpoints);
-      const old = await timeMs(() => admitLinear(contribution, policy));
+      const old = await timeMs(() => referenceAdmitContribution(contribution, policy));
       const now = await timeMs(() => {
         const groups = contribution.groups.map((group) => admitGroup(compiled, group).group);
         return capEndpoints(groups, compiled.maxEndpoints);

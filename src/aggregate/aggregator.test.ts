@@ -1,6 +1,7 @@
 // Addresses in this file are only data for pure functions: nothing is sent to them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { webService } from "../../test/support/domain-fixtures.ts";
 import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
 import type { RefusalReason } from "../domain/address-policy.ts";
 import type { ProductionService } from "../domain/production-service.ts";
@@ -9,15 +10,7 @@ import { LoopYielder } from "../runtime/loop-yielder.ts";
 import { type AggregationInfo, Aggregator, sameReport } from "./aggregator.ts";
 
 const KEY = "shop/web";
-const SERVICE: ProductionService = {
-  namespace: "shop",
-  name: "web",
-  uid: "uid-1",
-  ipFamilies: ["IPv4"],
-  ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  hasSelector: true,
-  type: "ClusterIP",
-};
+const SERVICE = webService;
 
 function production(generation = 1, over: Partial<ProductionService> = {}): ProductionReport {
   return {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { webService } from "../../test/support/domain-fixtures.ts";
 import type { Endpoint, EndpointConditions } from "./endpoints.ts";
 import {
   INSTALLATION_LABEL,
@@ -19,15 +20,7 @@ import { layoutChunks, type SourceSlicesInput, sourceSlices } from "./source-sli
 const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
 const NOT_READY: EndpointConditions = { ready: false, serving: false, terminating: false };
 
-const service: ProductionService = {
-  namespace: "shop",
-  name: "web",
-  uid: "uid-1",
-  ipFamilies: ["IPv4"],
-  ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  hasSelector: true,
-  type: "ClusterIP",
-};
+const service = webService;
 
 function endpoints(n: number, from = 0): Endpoint[] {
   return Array.from({ length: n }, (_, i) => ({

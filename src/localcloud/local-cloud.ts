@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { KubeApiError } from "../kube/kube-api-error.ts";
+import type { KubeClient } from "../kube/kube-client.ts";
 import {
   allServiceRanges,
   apiNodeAddress,
@@ -182,34 +183,12 @@ export class LocalCloud {
     const node: LocalNode = { cluster: clusterName, name, netns, address };
     state.nodes.push(node);
 
-    await plane.client.request({
-      method: "POST",
-      path: "/api/v1/nodes",
-      body: { apiVersion: "v1", kind: "Node", metadata: { name } },
-    });
-    await plane.client.request({
-      method: "PATCH",
-      path: `/api/v1/nodes/${name}/status`,
-      contentType: "application/merge-patch+json",
-      body: {
-        status: {
-          addresses: [
-            { type: "InternalIP", address },
-            { type: "Hostname", address: name },
-          ],
-          conditions: [
-            {
-              type: "Ready",
-              status: "True",
-              reason: "LocalCloud",
-              message: "kubeburst local cloud node",
-              lastHeartbeatTime: new Date().toISOString(),
-              lastTransitionTime: new Date().toISOString(),
-            },
-          ],
-        },
-      },
-    });
+    await createReadyNode(
+      plane.client,
+      { metadata: { name } },
+      address,
+      "kubeburst local cloud node",
+    );
     if (netns === undefined) return node;
 
     const nodeDir = path.join(this.dir, clusterName, `node-${name}`);
@@ -469,40 +448,15 @@ export class LocalCloud {
     await runConcurrently(added, options.concurrency ?? 16, async ({ name, address }, i) => {
       const k = first + i;
       const podCIDR = apiNodePodCidr(state.plane.index, k);
-      await client.request({
-        method: "POST",
-        path: "/api/v1/nodes",
-        body: {
-          apiVersion: "v1",
-          kind: "Node",
+      await createReadyNode(
+        client,
+        {
           metadata: { name, labels: { [apiNodeLabel]: "true" } },
           spec: { podCIDR, podCIDRs: [podCIDR] },
         },
-      });
-      const now = new Date().toISOString();
-      await client.request({
-        method: "PATCH",
-        path: `/api/v1/nodes/${name}/status`,
-        contentType: "application/merge-patch+json",
-        body: {
-          status: {
-            addresses: [
-              { type: "InternalIP", address },
-              { type: "Hostname", address: name },
-            ],
-            conditions: [
-              {
-                type: "Ready",
-                status: "True",
-                reason: "LocalCloud",
-                message: "kubeburst local cloud API-only node",
-                lastHeartbeatTime: now,
-                lastTransitionTime: now,
-              },
-            ],
-          },
-        },
-      });
+        address,
+        "kubeburst local cloud API-only node",
+      );
     });
     state.apiNodes.push(...added);
     this.#log(`${count} API-only nodes added to ${clusterName}`);
@@ -697,4 +651,43 @@ function dataPathOf(node: LocalNode): string {
     );
   }
   return node.netns;
+}
+
+/** Creates a Node object and reports it Ready with `address` as its InternalIP, as a kubelet would. */
+async function createReadyNode(
+  client: KubeClient,
+  node: { metadata: { name: string; labels?: Record<string, string> }; spec?: object },
+  address: string,
+  message: string,
+): Promise<void> {
+  const name = node.metadata.name;
+  await client.request({
+    method: "POST",
+    path: "/api/v1/nodes",
+    body: { apiVersion: "v1", kind: "Node", ...node },
+  });
+  const now = new Date().toISOString();
+  await client.request({
+    method: "PATCH",
+    path: `/api/v1/nodes/${name}/status`,
+    contentType: "application/merge-patch+json",
+    body: {
+      status: {
+        addresses: [
+          { type: "InternalIP", address },
+          { type: "Hostname", address: name },
+        ],
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "LocalCloud",
+            message,
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+          },
+        ],
+      },
+    },
+  });
 }

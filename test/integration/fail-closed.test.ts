@@ -2,18 +2,18 @@
 // never treated as "nothing to deny". kubeburst runs with an identity that has exactly
 // deploy/rbac-production.yaml in production, so the test can take rights away.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
+import { applyRbacManifest } from "../../src/localcloud/rbac-manifest.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   createService,
   createSlice,
-  deleteObject,
   eventsAbout,
   OURS,
   readiness,
@@ -38,24 +38,14 @@ describe("fail closed on production's own ranges", { timeout: 600_000 }, () => {
   const refused = (reason: string) =>
     kb!.metric("kubeburst_refused_endpoints", { cluster: "public", reason });
 
-  /** The production ClusterRole of deploy/, without the rule for `resource` when asked. */
-  async function productionRbac(without?: string): Promise<void> {
-    const text = await readFile(path.join(repoRoot, "deploy", "rbac-production.yaml"), "utf8");
-    for (const doc of parseAllDocuments(text)) {
-      const obj = doc.toJS() as {
-        kind: string;
-        metadata: { name: string; namespace?: string };
-        rules?: { resources: string[] }[];
-      };
-      if (without && obj.rules) obj.rules = obj.rules.filter((r) => !r.resources.includes(without));
-      const plural = `${obj.kind.toLowerCase()}s`;
-      const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : "";
-      const collection = `/apis/rbac.authorization.k8s.io/v1${ns}/${plural}`;
-      if (obj.metadata.namespace) await cloud.ensureNamespace("private", obj.metadata.namespace);
-      await deleteObject(api("private"), `${collection}/${obj.metadata.name}`);
-      await api("private").request({ method: "POST", path: collection, body: obj });
-    }
-  }
+  /** deploy/rbac-production.yaml in production, without the rule for `resource` when asked. */
+  const productionRbac = (without?: string) =>
+    applyRbacManifest(
+      cloud,
+      "private",
+      path.join(repoRoot, "deploy", "rbac-production.yaml"),
+      without,
+    );
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "kubeburst-fail-closed-"));

@@ -10,16 +10,16 @@
 // within failureThreshold (2) × probeInterval + probe timeout, checked with 3 intervals and 5 s
 // of slack because this machine's two cores are shared.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
 import { eventually } from "../support/eventually.ts";
 import { createService, OURS, readiness, slicesOf } from "../support/kube-fixtures.ts";
+import { writeTestConfig } from "../support/kubeburst-config.ts";
 import { createPeakSlice, setPeakSliceEndpoints } from "../support/peak-slices.ts";
 import { SliceWatch } from "../support/slice-watch.ts";
 
@@ -59,31 +59,14 @@ describe("peak outages", { timeout: 900_000 }, () => {
 
   /** Starts kubeburst with this staleTTL (the rest as in every run) and returns when it spawned. */
   async function startKubeburst(staleTTLMs: number): Promise<number> {
-    const configPath = path.join(dir, `kubeburst-${++runs}.yaml`);
-    const peak = (name: string) => ({
-      name,
-      role: "peak",
-      kubeconfig: cloud.cluster(name).kubeconfigPath,
-      allowedCIDRs: [cloud.podRange(name)],
-    });
-    await writeFile(
-      configPath,
-      stringify({
-        clusters: [
-          {
-            name: "private",
-            role: "production",
-            kubeconfig: cloud.cluster("private").kubeconfigPath,
-          },
-          peak("public"),
-          peak("public-2"),
-        ],
+    const configPath = await writeTestConfig(cloud, dir, `kubeburst-${++runs}.yaml`, {
+      peaks: ["public", "public-2"],
+      settings: {
         staleTTL: `${staleTTLMs}ms`,
         syncTimeout: "3s",
         api: { probeInterval: `${PROBE_INTERVAL_MS}ms` },
-        metrics: { address: "127.0.0.1:0" },
-      }),
-    );
+      },
+    });
     const spawned = Date.now();
     kb = await KubeburstProcess.start(configPath, dir, `kubeburst-${runs}`);
     return spawned;

@@ -5,15 +5,15 @@
 // kube-proxy would program), and counts the writes each change costs. Then a kubeburst with a
 // short resync shows that a steady state costs no writes at all.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
 import { eventually } from "../support/eventually.ts";
 import { createService, deleteObject, OURS } from "../support/kube-fixtures.ts";
+import { writeTestConfig } from "../support/kubeburst-config.ts";
 import {
   createPeakSlice,
   ipv4Run,
@@ -72,31 +72,8 @@ describe("slice churn on a Service of 3,000 peak endpoints", { timeout: 900_000 
   const writes = (verb?: string) =>
     kb!.metric("kubeburst_writer_writes_total", verb ? { verb } : {});
 
-  async function writeConfig(file: string, extra: Record<string, unknown>): Promise<string> {
-    const configPath = path.join(dir, file);
-    await writeFile(
-      configPath,
-      stringify({
-        clusters: [
-          {
-            name: "private",
-            role: "production",
-            kubeconfig: cloud.cluster("private").kubeconfigPath,
-          },
-          {
-            name: "public",
-            role: "peak",
-            kubeconfig: cloud.cluster("public").kubeconfigPath,
-            allowedCIDRs: [cloud.podRange("public")],
-            maxEndpointsPerService: 5000,
-          },
-        ],
-        metrics: { address: "127.0.0.1:0" },
-        ...extra,
-      }),
-    );
-    return configPath;
-  }
+  const writeConfig = (file: string, settings: Record<string, unknown>) =>
+    writeTestConfig(cloud, dir, file, { peak: { maxEndpointsPerService: 5000 }, settings });
 
   /** Makes the peak's API hold slice `name` as the model says (created, patched or deleted). */
   async function publish(name: string): Promise<void> {
