@@ -251,7 +251,7 @@ export class ClusterController {
    * list it reports every Service once, then "cluster-ready" behind them on the same channel.
    */
   async run(signal: AbortSignal): Promise<void> {
-    const { opts } = { opts: this.#opts };
+    const opts = this.#opts;
     this.#signal = signal;
     const reflectors = this.#reflectors();
     const runs = reflectors.map((r) => r.run(signal));

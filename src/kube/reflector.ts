@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import type { Clock } from "../runtime/clock.ts";
 import { errorFromStatus, KubeApiError } from "./kube-api-error.ts";
 import type { KubeClient, WatchEvent } from "./kube-client.ts";
@@ -126,6 +127,9 @@ interface WatchProgress {
  * forever, until the signal aborts. Our replacement for client-node's ListWatch, which stops for
  * good after a non-410 error and has no synced signal (see docs/adr/0001).
  */
+/** Objects handed to handlers per event-loop turn during a resync. */
+const RESYNC_BATCH = 1000;
+
 export class Reflector<T extends KubeObject> {
   readonly #opts: ReflectorOptions<T>;
   readonly #store = new Map<string, T>();
@@ -468,8 +472,13 @@ export class Reflector<T extends KubeObject> {
     while (!signal.aborted) {
       await this.#opts.clock.sleep(this.#opts.resyncMs, signal);
       if (signal.aborted || !this.#synced) continue;
-      for (const obj of this.#store.values()) {
-        this.#call(() => this.#opts.handlers.onUpdate?.(obj, obj));
+      // Tens of thousands of objects: let the event loop turn between batches, so watches,
+      // Lease renewals and /readyz are served meanwhile. An object gone since is skipped.
+      let batch = 0;
+      for (const key of [...this.#store.keys()]) {
+        const obj = this.#store.get(key);
+        if (obj) this.#call(() => this.#opts.handlers.onUpdate?.(obj, obj));
+        if (++batch % RESYNC_BATCH === 0) await setImmediate();
       }
     }
   }
