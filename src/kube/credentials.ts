@@ -56,6 +56,8 @@ export class Credentials {
   readonly #now: () => number;
   readonly #static: AuthMaterial | undefined;
   #cached: Cached | undefined;
+  /** The TLS settings of the last credential, kept past a 401 or expiry to compare the next with. */
+  #execTls: TlsMaterial | undefined;
   #running: Promise<AuthMaterial> | undefined;
 
   constructor(kc: Kubeconfig, options: CredentialsOptions = {}) {
@@ -125,13 +127,14 @@ export class Credentials {
     const { credential } = result;
     const headers = this.#baseHeaders();
     if (credential.token !== undefined) headers.Authorization = `Bearer ${credential.token}`;
-    const previous = this.#cached?.material.tls;
+    const previous = this.#execTls;
     const tls =
       previous !== undefined &&
       sameBytes(previous.cert, credential.clientCertificate) &&
       sameBytes(previous.key, credential.clientKey)
         ? previous
         : this.#tls(credential.clientCertificate, credential.clientKey);
+    this.#execTls = tls;
     const material: AuthMaterial = { headers, tls };
     this.#cached = { material, expiresAt: credential.expiresAt };
     return material;
