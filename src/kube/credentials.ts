@@ -18,12 +18,12 @@ export interface TlsMaterial {
 export interface AuthMaterial {
   /** `Authorization` and `Impersonate-User`, as far as set. */
   headers: Readonly<Record<string, string>>;
-  /** The same object for as long as the TLS settings stay the same: a new one needs new connections. */
+  /** The same object while the TLS settings stay the same: a new one needs new connections. */
   tls: TlsMaterial;
 }
 
 export interface CredentialsOptions {
-  /** How long an exec plugin may run, ms. Default 60 000 (a cloud CLI fetching a token takes seconds). */
+  /** How long an exec plugin may run, ms. Default 60 000 (a cloud CLI takes seconds). */
   execTimeoutMs?: number;
   /** Most an exec plugin may print on stdout, bytes. Default 1 MiB. */
   execMaxOutputBytes?: number;
@@ -56,7 +56,7 @@ export class Credentials {
   readonly #now: () => number;
   readonly #static: AuthMaterial | undefined;
   #cached: Cached | undefined;
-  /** The TLS settings of the last credential, kept past a 401 or expiry to compare the next with. */
+  /** The TLS settings of the last credential, kept past a 401 or expiry to compare with. */
   #execTls: TlsMaterial | undefined;
   #running: Promise<AuthMaterial> | undefined;
 

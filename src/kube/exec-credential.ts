@@ -9,7 +9,7 @@ export interface ExecCredential {
   /** PEM client certificate and key: both or neither. */
   clientCertificate: Buffer | undefined;
   clientKey: Buffer | undefined;
-  /** When the plugin must be run again, ms since the epoch; undefined: until the server refuses it. */
+  /** When to run the plugin again, ms since the epoch; undefined: when the server refuses it. */
   expiresAt: number | undefined;
 }
 

@@ -64,7 +64,7 @@ export interface Kubeconfig {
   user: KubeconfigUser;
 }
 
-/** Whether the user's own fields authenticate, so that an exec plugin is not run (client-go's rule). */
+/** Whether the user's own fields authenticate, so its exec plugin is not run (client-go's rule). */
 export function hasStaticCredentials(user: KubeconfigUser): boolean {
   return (
     user.token !== undefined || user.basicAuth !== undefined || user.clientCertificate !== undefined

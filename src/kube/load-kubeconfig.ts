@@ -45,7 +45,7 @@ const FILE_FIELDS: Readonly<Record<string, string>> = {
 /** Any other cluster or user field whose name ends in `file` or `path` is taken to name a local file. */
 const FILE_LIKE_KEY = /(file|path)$/i;
 
-/** Fields that must be strings (a number or a mapping there is a mistake), and the one that must be a boolean. */
+/** Fields that must be strings (a number or a mapping is a mistake), and the one boolean. */
 const STRING_FIELDS = {
   cluster: ["certificate-authority", "certificate-authority-data", "tls-server-name", "proxy-url"],
   user: [
