@@ -9,9 +9,9 @@
 // under bench.kubeburst.io/relayed-service (not kubernetes.io/service-name: it runs beside
 // kubeburst, which must not take the relay's slices as input).
 // Applies of one slice are sent in order; different slices go in parallel.
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError } from "../src/kube/kube-api-error.ts";
 import { KubeClient, type WatchEvent } from "../src/kube/kube-client.ts";
+import { loadKubeconfig } from "../src/kube/load-kubeconfig.ts";
 import {
   MANAGED_BY_LABEL,
   RELAY_MANAGER,
@@ -39,9 +39,12 @@ if (!peakConfig || !productionConfig || !selector) {
   process.exit(2);
 }
 const client = (file: string) => {
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  return new KubeClient(kc);
+  const loaded = loadKubeconfig(
+    { kind: "path", path: file },
+    { context: undefined, allowInsecure: true },
+  );
+  if (!loaded.ok) throw new Error(`${file}: ${loaded.problems.join("; ")}`);
+  return new KubeClient(loaded.kubeConfig);
 };
 const peak = client(peakConfig);
 const production = client(productionConfig);

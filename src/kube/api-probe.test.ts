@@ -29,12 +29,16 @@ class QuickClock implements Clock {
 }
 
 let fake: FakeApiServer;
-let script: Answer[] = [];
+/**
+ * The answers still to give, by the probing client's token: a request of an earlier case that
+ * was on its way when that case stopped takes its own case's answer, not the next case's.
+ */
+const scripts = new Map<string, Answer[]>();
 before(async () => {
   fake = await FakeApiServer.start();
   fake.handler = (req, res) => {
     assert.equal(req.path, "/readyz");
-    const answer = script.shift() ?? "ok";
+    const answer = scripts.get(req.headers.authorization ?? "")?.shift() ?? "ok";
     if (answer === "hang") return; // the client's deadline ends it
     if (answer === "ok") return void res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
     if (answer === 503)
@@ -71,10 +75,11 @@ test("the probe reports after `failureThreshold` failures and recovers on the fi
       want: ["unhealthy server-error", "healthy"],
     },
   ];
-  for (const c of cases) {
-    script = [...c.answers];
-    const seenBefore = fake.seen.length;
-    const client = new KubeClient(fake.kubeConfig(), { timeoutMs: 5_000 });
+  for (const [index, c] of cases.entries()) {
+    const token = `case-${index}`;
+    scripts.set(`Bearer ${token}`, [...c.answers]);
+    const seen = () => fake.seen.filter((r) => r.headers.authorization === `Bearer ${token}`);
+    const client = new KubeClient(fake.kubeConfig({ token }), { timeoutMs: 5_000 });
     const clock = new QuickClock();
     const got: string[] = [];
     const probe = new ApiProbe({
@@ -90,7 +95,7 @@ test("the probe reports after `failureThreshold` failures and recovers on the fi
     const running = probe.run(stop.signal);
     await eventually(
       `${c.name}: every answer given`,
-      () => assert.ok(fake.seen.length - seenBefore > c.answers.length),
+      () => assert.ok(seen().length > c.answers.length),
       { timeoutMs: 20_000, intervalMs: 5 },
     );
     stop.abort();

@@ -1,10 +1,13 @@
 // The client against a scripted plain-HTTP server on 127.0.0.1: gzip, Retry-After, body limits
 // and credential failures, which a real API server cannot be made to produce on demand.
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
+import type { TLSSocket } from "node:tls";
 import { createGzip, gzipSync, constants as zlibConstants } from "node:zlib";
 import {
   FakeApiServer,
@@ -13,8 +16,10 @@ import {
   sendJson,
   status,
 } from "../../test/support/fake-api-server.ts";
+import { selfSigned } from "../../test/support/self-signed.ts";
 import { KubeApiError } from "./kube-api-error.ts";
 import { KubeClient, type WatchEvent } from "./kube-client.ts";
+import { kubeconfigFromText } from "./load-kubeconfig.ts";
 
 describe("KubeClient", () => {
   let fake: FakeApiServer;
@@ -266,6 +271,148 @@ describe("KubeClient credentials from an exec plugin", () => {
       assert.equal(version.gitVersion, "v0.0.0-fake");
     } finally {
       client.close();
+    }
+  });
+});
+
+describe("KubeClient and an exec plugin's credential over time", () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "kubeburst-exec-tls-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A plugin that prints certificate/key pair n (1-based, the last repeated) at its n-th run. */
+  async function rotatingPlugin(pairs: { certFile: string; keyFile: string }[]): Promise<string> {
+    const runs = path.join(dir, "runs");
+    const choose = pairs
+      .map(
+        (p, i) => `${i + 1 === pairs.length ? "*" : i + 1}) c='${p.certFile}'; k='${p.keyFile}';;`,
+      )
+      .join(" ");
+    const file = path.join(dir, "rotating.sh");
+    await writeFile(
+      file,
+      [
+        "#!/bin/sh",
+        `echo x >> '${runs}'`,
+        `n=$(wc -l < '${runs}' | tr -d ' ')`,
+        `case $n in ${choose} esac`,
+        `json() { awk 'BEGIN{ORS=""} {printf "%s\\\\n", $0}' "$1"; }`,
+        `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"%s","clientKeyData":"%s"}}' "$(json "$c")" "$(json "$k")"`,
+      ].join("\n"),
+    );
+    await chmod(file, 0o755);
+    return file;
+  }
+
+  test("a 401 runs the plugin again, and its new client certificate gets new connections", async () => {
+    const serving = selfSigned(dir, "server", "127.0.0.1");
+    const [a, b] = [selfSigned(dir, "client-a"), selfSigned(dir, "client-b")];
+    const seen: string[] = [];
+    // Trusts both client certificates; accepts only client-b, as if client-a had been revoked.
+    const server = createHttpsServer(
+      {
+        cert: serving.cert,
+        key: serving.key,
+        ca: [a.cert, b.cert],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const cn = String((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
+        seen.push(cn);
+        if (cn === "client-b") sendJson(res, 200, { gitVersion: "v0.0.0-fake" });
+        else sendJson(res, 401, status(401, "Unauthorized"));
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const kubeconfig = kubeconfigFromText(
+      JSON.stringify({
+        "current-context": "c",
+        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+        clusters: [
+          {
+            name: "c",
+            cluster: {
+              server: `https://127.0.0.1:${port}`,
+              "certificate-authority-data": Buffer.from(serving.cert).toString("base64"),
+            },
+          },
+        ],
+        users: [
+          {
+            name: "u",
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1",
+                command: await rotatingPlugin([a, b]),
+              },
+            },
+          },
+        ],
+      }),
+      { allowInsecure: true },
+    );
+    const client = new KubeClient(kubeconfig, { timeoutMs: 5_000 });
+    try {
+      await assert.rejects(client.request({ method: "GET", path: "/version" }), {
+        kind: "unauthorized",
+      });
+      const version = await client.request<{ gitVersion: string }>({
+        method: "GET",
+        path: "/version",
+      });
+      assert.equal(version.gitVersion, "v0.0.0-fake");
+      assert.deepEqual(seen, ["client-a", "client-b"]);
+    } finally {
+      client.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test("a request aborted while the plugin runs ends at once as aborted; forks share the run", async () => {
+    const fake = await FakeApiServer.start();
+    fake.handler = (_req, res) => sendJson(res, 200, { gitVersion: "v0.0.0-fake" });
+    const runs = path.join(dir, "slow-runs");
+    const gate = path.join(dir, "gate");
+    const plugin = path.join(dir, "slow.sh");
+    // Waits until the test creates the gate file, then prints a token.
+    await writeFile(
+      plugin,
+      [
+        "#!/bin/sh",
+        `echo x >> '${runs}'`,
+        `while [ ! -e '${gate}' ]; do sleep 0.05; done`,
+        `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'`,
+      ].join("\n"),
+    );
+    await chmod(plugin, 0o755);
+    const client = new KubeClient(
+      fake.kubeConfig({ exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin } }),
+      { timeoutMs: 5_000, execTimeoutMs: 20_000 },
+    );
+    const fork = client.fork();
+    try {
+      const stop = new AbortController();
+      const aborted = client.request({ method: "GET", path: "/version", signal: stop.signal });
+      const waiting = fork.request<{ gitVersion: string }>({ method: "GET", path: "/version" });
+      stop.abort();
+      await assert.rejects(aborted, { kind: "aborted" });
+      await writeFile(gate, "");
+      assert.equal((await waiting).gitVersion, "v0.0.0-fake");
+      assert.equal((await readFile(runs, "utf8")).split("\n").length - 1, 1, "one run for both");
+      assert.equal(fake.seen.length, 1, "the aborted request was never sent");
+      assert.equal(fake.seen[0]?.headers.authorization, "Bearer from-plugin");
+    } finally {
+      client.close();
+      fork.close();
+      await fake.close();
     }
   });
 });

@@ -4,8 +4,9 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { KubeConfig } from "@kubernetes/client-node";
+import { type AuthMaterial, Credentials, type CredentialsOptions } from "./credentials.ts";
 import { errorFromStatus, KubeApiError, kindFromTransportError } from "./kube-api-error.ts";
+import type { Kubeconfig } from "./kubeconfig.ts";
 
 /** One request to the API server. `path` starts with `/api` or `/apis` (or is `/readyz`, `/version`…). */
 export interface KubeRequest {
@@ -30,19 +31,14 @@ export interface KubeClientOptions {
   timeoutMs?: number;
   /** A watch with no byte received for this long is ended, ms. Default 90 000 (bookmarks come about once a minute). */
   watchIdleMs?: number;
-  /** How long authentication headers (tokens) are reused before the kubeconfig is read again, ms. Default 60 000. */
-  authRefreshMs?: number;
+  /** How long an exec plugin may run, ms. Default 60 000. */
+  execTimeoutMs?: number;
   /**
    * Largest response body accepted, bytes after decompression; a larger one fails the call as
    * `server-error`. Default 256 MiB (a page of 500 large objects is a few MiB). Watch streams
    * are not limited as a whole.
    */
   maxBodyBytes?: number;
-}
-
-interface AuthParts {
-  headers: Record<string, string>;
-  at: number;
 }
 
 interface Response {
@@ -59,34 +55,37 @@ interface Response {
 /**
  * A small client for one API server: every call has a deadline and honours an AbortSignal,
  * connections are kept alive on one agent, responses may come gzip-compressed, and failures are
- * thrown as classified {@link KubeApiError}s. Authentication comes from the KubeConfig
- * (client-node's loader). An `http://` server (which load-kubeconfig allows only with
- * `allowInsecureKubeconfig`) is spoken to in plain HTTP.
+ * thrown as classified {@link KubeApiError}s. Authentication and TLS settings come from a loaded
+ * {@link Kubeconfig} (load-kubeconfig.ts) through {@link Credentials}: an exec plugin's
+ * credential is fetched when needed, fetched again after a 401, and a new client certificate
+ * from it replaces the connections (as client-go does). An `http://` server (which
+ * load-kubeconfig allows only with `allowInsecureKubeconfig`) is spoken to in plain HTTP.
  */
 export class KubeClient {
   readonly server: string;
-  readonly #kc: KubeConfig;
+  readonly #kc: Kubeconfig;
   readonly #plain: boolean;
+  readonly #options: KubeClientOptions;
   readonly #timeoutMs: number;
   readonly #watchIdleMs: number;
-  readonly #authRefreshMs: number;
   readonly #maxBodyBytes: number;
-  /** The KubeConfig credentials are read from; rebuilt after a credentials failure (see #authParts). */
-  #authKc: KubeConfig;
+  /** Shared with forks: one exec plugin run serves them all. */
+  #credentials: Credentials;
   #agent: https.Agent | http.Agent | undefined;
-  #auth: AuthParts | undefined;
+  /** The TLS settings #agent was made with. */
+  #agentTls: AuthMaterial["tls"] | undefined;
 
-  constructor(kc: KubeConfig, options: KubeClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    this.server = cluster.server.replace(/\/+$/, "");
+  constructor(kc: Kubeconfig, options: KubeClientOptions = {}) {
+    this.server = kc.cluster.server.replace(/\/+$/, "");
     this.#plain = new URL(this.server).protocol === "http:";
     this.#kc = kc;
-    this.#authKc = this.#plain ? authConfig(kc) : kc;
+    this.#options = options;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#watchIdleMs = options.watchIdleMs ?? 90_000;
-    this.#authRefreshMs = options.authRefreshMs ?? 60_000;
     this.#maxBodyBytes = options.maxBodyBytes ?? 256 * 1024 * 1024;
+    const credentials: CredentialsOptions =
+      options.execTimeoutMs === undefined ? {} : { execTimeoutMs: options.execTimeoutMs };
+    this.#credentials = new Credentials(kc, credentials);
   }
 
   /** Sends one request and returns the decoded JSON body. */
@@ -149,14 +148,14 @@ export class KubeClient {
     }
   }
 
-  /** A client for the same server and credentials with its own connections, closed separately. */
+  /**
+   * A client for the same server and credentials (an exec plugin's credential is shared) with
+   * its own connections, closed separately.
+   */
   fork(): KubeClient {
-    return new KubeClient(this.#kc, {
-      timeoutMs: this.#timeoutMs,
-      watchIdleMs: this.#watchIdleMs,
-      authRefreshMs: this.#authRefreshMs,
-      maxBodyBytes: this.#maxBodyBytes,
-    });
+    const fork = new KubeClient(this.#kc, this.#options);
+    fork.#credentials = this.#credentials;
+    return fork;
   }
 
   /** Closes idle connections. The client can still be used afterwards. */
@@ -165,49 +164,42 @@ export class KubeClient {
     this.#agent = undefined;
   }
 
-  async #authParts(): Promise<AuthParts> {
-    const now = Date.now();
-    if (this.#auth && now - this.#auth.at < this.#authRefreshMs && this.#agent) return this.#auth;
-    const opts: https.RequestOptions = {};
-    try {
-      await this.#authKc.applyToHTTPSOptions(opts);
-    } catch (err) {
-      // client-node caches an exec plugin's output even when it was unusable, so a plugin fixed
-      // later would never run again on this KubeConfig: start from a fresh copy next time.
-      this.#authKc = authConfig(this.#kc);
-      throw credentialsError(this.#kc, describeCredentialFailure(err), err);
+  /**
+   * The credentials for the next request, and an agent whose connections carry its TLS
+   * settings. A new client certificate (from an exec plugin) replaces the agent and ends the
+   * old one's connections, open watches included, which then reopen with it.
+   */
+  async #auth(signal: AbortSignal | undefined): Promise<AuthMaterial> {
+    const material = await untilAborted(this.#credentials.current(), signal);
+    if (this.#agent !== undefined && this.#agentTls !== material.tls) {
+      this.#agent.destroy();
+      this.#agent = undefined;
     }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) {
-      if (v !== undefined) headers[k] = String(v);
-    }
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
-    const unusable = unusableExecCredentials(this.#kc, headers, opts);
-    if (unusable !== undefined) {
-      this.#authKc = authConfig(this.#kc);
-      throw credentialsError(this.#kc, unusable);
-    }
-    if (!this.#agent) {
+    if (this.#agent === undefined) {
+      const { tls } = material;
       this.#agent = this.#plain
         ? new http.Agent({ keepAlive: true, maxSockets: 32 })
         : new https.Agent({
             keepAlive: true,
             maxSockets: 32,
-            ...(opts.ca === undefined ? {} : { ca: opts.ca }),
-            ...(opts.cert === undefined ? {} : { cert: opts.cert }),
-            ...(opts.key === undefined ? {} : { key: opts.key }),
-            ...(opts.servername === undefined ? {} : { servername: opts.servername }),
-            ...(opts.rejectUnauthorized === undefined
-              ? {}
-              : { rejectUnauthorized: opts.rejectUnauthorized }),
+            rejectUnauthorized: tls.rejectUnauthorized,
+            ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+            ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+            ...(tls.key === undefined ? {} : { key: tls.key }),
+            ...(tls.servername === undefined ? {} : { servername: tls.servername }),
           });
+      this.#agentTls = material.tls;
     }
-    this.#auth = { headers, at: now };
-    return this.#auth;
+    return material;
   }
 
   async #send(req: KubeRequest, timeoutMs: number): Promise<Response> {
-    const auth = await this.#authParts();
+    let auth: AuthMaterial;
+    try {
+      auth = await this.#auth(req.signal);
+    } catch (err) {
+      throw transportError(err, req);
+    }
     const url = new URL(this.server + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -232,6 +224,8 @@ export class KubeClient {
     const send = this.#plain ? http.request : https.request;
     return await new Promise((resolve, reject) => {
       const r = send(url, { method: req.method, headers, agent: this.#agent, signal }, (res) => {
+        // A 401 may mean an exec plugin's credential was revoked or expired early.
+        if (res.statusCode === 401) this.#credentials.refused(auth);
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
@@ -251,19 +245,23 @@ export class KubeClient {
 }
 
 /**
- * A copy of the current cluster and user, from which credentials are read. For an `http://`
- * server the copy skips TLS verification, which means nothing without TLS but is what
- * client-node requires before it hands out credentials for such a server.
+ * `promise`, or an AbortError (as node:http throws, whatever the signal's reason) as soon as
+ * `signal` aborts; an exec plugin run that other callers share goes on.
  */
-function authConfig(kc: KubeConfig): KubeConfig {
-  const cluster = kc.getCurrentCluster()!;
-  const plain = new URL(cluster.server).protocol === "http:";
-  const copy = new KubeConfig();
-  copy.loadFromClusterAndUser(
-    plain ? { ...cluster, skipTLSVerify: true } : cluster,
-    kc.getCurrentUser() ?? { name: "anonymous" },
-  );
-  return copy;
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return await promise;
+  const abortError = () => new DOMException("the request was aborted", "AbortError");
+  if (signal.aborted) throw abortError();
+  let stop: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    stop = () => reject(abortError());
+    signal.addEventListener("abort", stop, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    if (stop !== undefined) signal.removeEventListener("abort", stop);
+  }
 }
 
 /** The body stream, gunzipped when the server compressed it. */
@@ -312,56 +310,4 @@ function transportError(err: unknown, req: { path: string }, kind?: "timeout"): 
   const k = kind ?? kindFromTransportError(err);
   const detail = err instanceof Error ? err.message : String(err);
   return new KubeApiError(k, `${req.path}: ${k}: ${detail}`, { cause: err });
-}
-
-function userName(kc: KubeConfig): string {
-  return kc.getCurrentUser()?.name ?? "(none)";
-}
-
-function credentialsError(kc: KubeConfig, what: string, cause?: unknown): KubeApiError {
-  return new KubeApiError(
-    "no-credentials",
-    `kubeconfig user ${JSON.stringify(userName(kc))} gave no usable credentials: ${what}; fix the user entry or its exec plugin`,
-    cause === undefined ? {} : { cause },
-  );
-}
-
-/** What went wrong while client-node read the credentials, in words, by error type and code. */
-function describeCredentialFailure(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === "ENOENT") return "the exec plugin's command was not found";
-  if (code === "EACCES") return "the exec plugin's command is not executable";
-  // client-node parses the plugin's stdout with JSON.parse, then reads `status` from it.
-  if (err instanceof SyntaxError) return "the exec plugin's output is not JSON";
-  if (err instanceof TypeError) {
-    return "the exec plugin's output is not an ExecCredential with a status (token or client certificate)";
-  }
-  // A plugin that exits non-zero is reported with its stderr as the message.
-  const detail = err instanceof Error ? err.message.trim().split("\n")[0]?.slice(0, 200) : "";
-  return detail ? `reading them failed: ${detail}` : "reading them failed";
-}
-
-/**
- * Why an exec plugin's credentials cannot be used, or undefined. client-node accepts an
- * ExecCredential whose status has neither a token nor a certificate and then sends the request
- * anonymously, which would surface much later as a puzzling 401 or 403.
- */
-function unusableExecCredentials(
-  kc: KubeConfig,
-  headers: Record<string, string>,
-  opts: https.RequestOptions,
-): string | undefined {
-  const user = kc.getCurrentUser();
-  const exec =
-    user?.exec ?? (user?.authProvider as { config?: { exec?: unknown } } | undefined)?.config?.exec;
-  if (!exec) return undefined;
-  const cert = opts.cert !== undefined && opts.cert !== null;
-  const key = opts.key !== undefined && opts.key !== null;
-  if (cert !== key) {
-    return `the exec plugin returned a client ${cert ? "certificate without its key" : "key without its certificate"}`;
-  }
-  if (headers.Authorization === undefined && !cert) {
-    return "the exec plugin's ExecCredential status has neither a token nor a client certificate";
-  }
-  return undefined;
 }

@@ -6,7 +6,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { stringify } from "yaml";
-import { type LoadKubeconfigOptions, type LoadResult, loadKubeconfig } from "./load-kubeconfig.ts";
+import type { KubeconfigUser } from "./kubeconfig.ts";
+import {
+  kubeconfigFromText,
+  type LoadKubeconfigOptions,
+  type LoadResult,
+  loadKubeconfig,
+} from "./load-kubeconfig.ts";
 
 const files = mkdtempSync(path.join(tmpdir(), "kubeburst-kubeconfig-"));
 after(() => rmSync(files, { recursive: true, force: true }));
@@ -117,28 +123,26 @@ function asFile(body: Record<string, unknown>, field: string, file: string): voi
 test("a safe kubeconfig loads with the chosen context, cluster and user", () => {
   const result = load(base());
   assert.ok(result.ok, JSON.stringify(result));
-  const kc = result.kubeConfig;
-  assert.equal(kc.getCurrentContext(), "peak");
-  assert.deepEqual(
-    kc.getContexts().map((context) => context.name),
-    ["peak"],
-    "only the chosen entries are handed to client-node",
-  );
-  assert.equal(kc.getCurrentCluster()?.server, "https://198.18.32.1:6443");
-  assert.equal(kc.getCurrentCluster()?.caData, CA);
-  assert.equal(kc.getCurrentCluster()?.skipTLSVerify, false);
-  assert.equal(kc.getCurrentUser()?.certData, CERT);
-  assert.equal(kc.getCurrentUser()?.keyData, KEY);
-});
-
-test("the checked TLS material reaches the request options unchanged", async () => {
-  const result = load(base());
-  assert.ok(result.ok, JSON.stringify(result));
-  const options: { ca?: unknown; cert?: unknown; key?: unknown } = {};
-  await result.kubeConfig.applyToHTTPSOptions(options);
-  assert.deepEqual(options.ca, readFileSync(CA_FILES.cert));
-  assert.deepEqual(options.cert, readFileSync(CLIENT_FILES.cert));
-  assert.deepEqual(options.key, readFileSync(CLIENT_FILES.key));
+  assert.deepEqual(result.kubeConfig, {
+    context: "peak",
+    cluster: {
+      name: "peak",
+      server: "https://198.18.32.1:6443",
+      certificateAuthority: readFileSync(CA_FILES.cert),
+      tlsServerName: undefined,
+      insecureSkipTlsVerify: false,
+      execConfig: undefined,
+    },
+    user: {
+      name: "peak",
+      token: undefined,
+      basicAuth: undefined,
+      clientCertificate: readFileSync(CLIENT_FILES.cert),
+      clientKey: readFileSync(CLIENT_FILES.key),
+      exec: undefined,
+      impersonate: undefined,
+    },
+  });
 });
 
 test("TLS material that is not valid PEM is refused at load, naming the field", () => {
@@ -284,7 +288,7 @@ test("safe kubeconfigs load", () => {
         },
         check: (result) => {
           assert.ok(result.ok);
-          assert.equal(result.kubeConfig.getCurrentUser()?.token, "abc.def");
+          assert.equal(result.kubeConfig.user.token, "abc.def");
         },
       },
       {
@@ -317,9 +321,9 @@ test("the context option wins over current-context", () => {
   doc.users.push({ name: "second", user: { token: "t2" } });
   const result = load(doc, { ...safe, context: "second" });
   assert.ok(result.ok, JSON.stringify(result));
-  assert.equal(result.kubeConfig.getCurrentContext(), "second");
-  assert.equal(result.kubeConfig.getCurrentCluster()?.server, "https://198.18.48.1:6443");
-  assert.equal(result.kubeConfig.getCurrentUser()?.token, "t2");
+  assert.equal(result.kubeConfig.context, "second");
+  assert.equal(result.kubeConfig.cluster.server, "https://198.18.48.1:6443");
+  assert.equal(result.kubeConfig.user.token, "t2");
 });
 
 const HINT = /; refused unless allowInsecureKubeconfig: true$/;
@@ -387,17 +391,13 @@ test("insecure settings are refused, naming the field, and allowInsecure lets ea
       want: [["users[0].user.exec", /^users\[0\]\.user\.exec: exec plugins run a local program/]],
     },
     {
-      name: "auth-provider",
-      change: (doc) =>
-        Object.assign(peakUser(doc), { "auth-provider": { name: "oidc", config: {} } }),
-      want: [["users[0].user.auth-provider", /auth providers run a local program/]],
-    },
-    {
       name: "every problem at once",
       change: (doc) => {
         Object.assign(peakCluster(doc), { server: "http://x", "insecure-skip-tls-verify": true });
         asFile(peakCluster(doc), "certificate-authority", CA_FILES.cert);
-        Object.assign(peakUser(doc), { exec: { command: "x" } });
+        Object.assign(peakUser(doc), {
+          exec: { apiVersion: "client.authentication.k8s.io/v1", command: "x" },
+        });
         asFile(peakUser(doc), "client-key", CLIENT_FILES.key);
       },
       want: [
@@ -447,14 +447,12 @@ test("with allowInsecure, relative file references are resolved next to the kube
   writeFileSync(file, stringify(doc));
   const result = loadKubeconfig({ kind: "path", path: file }, insecure);
   assert.ok(result.ok, JSON.stringify(result));
-  const cluster = result.kubeConfig.getCurrentCluster();
-  const user = result.kubeConfig.getCurrentUser();
-  // Inlined, so that client-node never reads a file itself (without a size bound).
-  assert.equal(cluster?.caFile, undefined);
-  assert.equal(cluster?.caData, CA);
-  assert.equal(user?.certData, CERT);
-  assert.equal(user?.keyData, KEY);
-  assert.equal(user?.token, "from-file", "read and trimmed");
+  const { cluster, user } = result.kubeConfig;
+  // Read once, here, within the bound: nothing reads the files later.
+  assert.deepEqual(cluster.certificateAuthority, readFileSync(CA_FILES.cert));
+  assert.deepEqual(user.clientCertificate, readFileSync(CLIENT_FILES.cert));
+  assert.deepEqual(user.clientKey, readFileSync(CLIENT_FILES.key));
+  assert.equal(user.token, "from-file", "read and trimmed");
 });
 
 test("with allowInsecure, referenced files are checked like inline data, and bounded", () => {
@@ -695,4 +693,181 @@ test("long names are quoted cut, and a long list of names is cut too", () => {
   const serverProblems = problemsOf(load(server));
   assert.equal(serverProblems.length, 1);
   assert.ok(serverProblems[0]!.length < 300, serverProblems[0]);
+});
+
+test("every credential form becomes the user kubeburst authenticates as", () => {
+  const exec = { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["x"] };
+  const cases: {
+    name: string;
+    user: Record<string, unknown>;
+    options?: LoadKubeconfigOptions;
+    want: Partial<KubeconfigUser>;
+  }[] = [
+    { name: "anonymous", user: {}, want: {} },
+    { name: "token", user: { token: "abc" }, want: { token: "abc" } },
+    {
+      name: "token wins over tokenFile",
+      user: { token: "abc", tokenFile: TOKEN_FILE },
+      options: insecure,
+      want: { token: "abc" },
+    },
+    {
+      name: "tokenFile",
+      user: { tokenFile: TOKEN_FILE },
+      options: insecure,
+      want: { token: "from-file" },
+    },
+    {
+      name: "the token-file spelling",
+      user: { "token-file": TOKEN_FILE },
+      options: insecure,
+      want: { token: "from-file" },
+    },
+    {
+      name: "username and password",
+      user: { username: "ann", password: "pw" },
+      want: { basicAuth: { username: "ann", password: "pw" } },
+    },
+    {
+      name: "username alone",
+      user: { username: "ann" },
+      want: { basicAuth: { username: "ann", password: "" } },
+    },
+    {
+      name: "client certificate",
+      user: { "client-certificate-data": CERT, "client-key-data": KEY },
+      want: {
+        clientCertificate: readFileSync(CLIENT_FILES.cert),
+        clientKey: readFileSync(CLIENT_FILES.key),
+      },
+    },
+    {
+      name: "exec plugin",
+      user: { exec },
+      options: insecure,
+      want: {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1beta1",
+          command: "aws",
+          args: ["x"],
+          env: [],
+          provideClusterInfo: false,
+          installHint: undefined,
+        },
+      },
+    },
+    { name: "as", user: { token: "abc", as: "ann" }, want: { token: "abc", impersonate: "ann" } },
+  ];
+  for (const c of cases) {
+    const doc = base();
+    doc.users[0]!.user = c.user;
+    const result = load(doc, c.options ?? safe);
+    assert.ok(result.ok, `${c.name}: ${JSON.stringify(result)}`);
+    const want: KubeconfigUser = {
+      name: "peak",
+      token: undefined,
+      basicAuth: undefined,
+      clientCertificate: undefined,
+      clientKey: undefined,
+      exec: undefined,
+      impersonate: undefined,
+      ...c.want,
+    };
+    assert.deepEqual(result.kubeConfig.user, want, c.name);
+  }
+});
+
+test("cluster settings: tls-server-name, a trailing slash, the exec extension", () => {
+  const doc = base();
+  Object.assign(peakCluster(doc), {
+    server: "https://198.18.32.1:6443/",
+    "tls-server-name": "api.peak",
+    extensions: [
+      { name: "other", extension: { x: 1 } },
+      { name: "client.authentication.k8s.io/exec", extension: { audience: "peak" } },
+    ],
+  });
+  const result = load(doc);
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.kubeConfig.cluster.server, "https://198.18.32.1:6443");
+  assert.equal(result.kubeConfig.cluster.tlsServerName, "api.peak");
+  assert.deepEqual(result.kubeConfig.cluster.execConfig, { audience: "peak" });
+});
+
+test("what kubeburst does not support is refused whatever allowInsecure says, naming the field", () => {
+  const cases: { name: string; user: Record<string, unknown>; want: string[] }[] = [
+    {
+      name: "auth-provider",
+      user: { "auth-provider": { name: "oidc", config: { "id-token": "x" } } },
+      want: [
+        "users[0].user.auth-provider: auth providers are not supported; use an exec plugin (user.exec) that prints an ExecCredential instead (kubectl's own gcp and azure providers were replaced by such plugins)",
+      ],
+    },
+    {
+      name: "impersonation beyond a user name",
+      user: { token: "t", as: "ann", "as-groups": ["admins"], "as-uid": "1" },
+      want: [
+        "users[0].user.as-groups: not supported; kubeburst impersonates only a user name (as), so remove the field or give the user the rights directly",
+        "users[0].user.as-uid: not supported; kubeburst impersonates only a user name (as), so remove the field or give the user the rights directly",
+      ],
+    },
+    {
+      name: "a token and basic auth",
+      user: { token: "t", username: "ann", password: "pw" },
+      want: [
+        "users[0].user.username: set either a token or username and password, not both (the server would see only one)",
+      ],
+    },
+    {
+      name: "a password without a user name",
+      user: { password: "pw" },
+      want: ["users[0].user.username: required with a password"],
+    },
+    {
+      name: "as not a string",
+      user: { as: ["ann"] },
+      want: ["users[0].user.as: expected a string, got a list"],
+    },
+  ];
+  for (const { name, user, want } of cases) {
+    const doc = base();
+    doc.users[0]!.user = user;
+    for (const options of [safe, insecure]) {
+      assert.deepEqual(problemsOf(load(doc, options)), want, name);
+    }
+  }
+});
+
+test("with allowInsecure, a malformed exec block is refused naming its fields", () => {
+  const doc = base();
+  doc.users[0]!.user = { exec: { command: "aws", interactiveMode: "Always" } };
+  assert.deepEqual(problemsOf(load(doc, insecure)), [
+    'users[0].user.exec.apiVersion: required field is missing; use "client.authentication.k8s.io/v1" or "client.authentication.k8s.io/v1beta1"',
+    'users[0].user.exec.interactiveMode: "Always" needs a terminal, and kubeburst runs without one; use a plugin that runs unattended (interactiveMode Never or IfAvailable)',
+  ]);
+  // Without allowInsecure the exec block is refused as such; its shape is not looked at.
+  assert.deepEqual(problemsOf(load(doc, safe)), [
+    "users[0].user.exec: exec plugins run a local program; refused unless allowInsecureKubeconfig: true",
+  ]);
+});
+
+test("an exec command with a slash is resolved next to the kubeconfig file", () => {
+  const doc = base();
+  doc.users[0]!.user = {
+    exec: { apiVersion: "client.authentication.k8s.io/v1", command: "./bin/plugin" },
+  };
+  const file = path.join(files, "exec-relative");
+  writeFileSync(file, stringify(doc));
+  const result = loadKubeconfig({ kind: "path", path: file }, insecure);
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.kubeConfig.user.exec?.command, path.join(files, "bin", "plugin"));
+});
+
+test("kubeconfigFromText throws with every problem, for text kubeburst wrote itself", () => {
+  const doc = base();
+  delete peakCluster(doc).server;
+  assert.throws(() => kubeconfigFromText(stringify(doc)), {
+    message: "kubeconfig refused: clusters[0].cluster.server: required field is missing",
+  });
+  assert.equal(kubeconfigFromText(stringify(base())).context, "peak");
 });

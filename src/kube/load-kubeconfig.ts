@@ -1,11 +1,12 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { parseDocument } from "yaml";
 import type { KubeconfigSource } from "../config/cluster-spec.ts";
 import { kindOf } from "../config/config-error.ts";
 import { quote, shorten } from "../config/quote.ts";
 import { MIB, readBoundedFileSync } from "../config/read-bounded-file.ts";
+import { readExecPlugin } from "./exec-plugin.ts";
+import type { Kubeconfig, KubeconfigCluster, KubeconfigUser } from "./kubeconfig.ts";
 
 /**
  * The largest kubeconfig, and the largest file one may reference, that is read. Kubernetes keeps
@@ -15,13 +16,13 @@ import { MIB, readBoundedFileSync } from "../config/read-bounded-file.ts";
  */
 export const KUBECONFIG_MAX_BYTES = MIB;
 
-/** A loaded kubeconfig set to the chosen context, or every reason it was refused. */
-export type LoadResult = { ok: true; kubeConfig: KubeConfig } | { ok: false; problems: string[] };
+/** The chosen context's cluster and user, or every reason the kubeconfig was refused. */
+export type LoadResult = { ok: true; kubeConfig: Kubeconfig } | { ok: false; problems: string[] };
 
 export interface LoadKubeconfigOptions {
   /** Context to use; `undefined`: the kubeconfig's `current-context`. */
   context: string | undefined;
-  /** Allow exec plugins, auth providers, file references, non-https servers and skipped TLS checks. */
+  /** Allow exec plugins, file references, non-https servers and skipped TLS checks. */
   allowInsecure: boolean;
   /**
    * How each refusal ends. Default: which setting would allow it. A kubeconfig from a Secret
@@ -44,7 +45,7 @@ const FILE_FIELDS: Readonly<Record<string, string>> = {
 /** Any other cluster or user field whose name ends in `file` or `path` is taken to name a local file. */
 const FILE_LIKE_KEY = /(file|path)$/i;
 
-/** Fields client-node reads that must be strings, and the one that must be a boolean. */
+/** Fields that must be strings (a number or a mapping is a mistake), and the one boolean. */
 const STRING_FIELDS = {
   cluster: ["certificate-authority", "certificate-authority-data", "tls-server-name", "proxy-url"],
   user: [
@@ -57,8 +58,12 @@ const STRING_FIELDS = {
     "client-certificate-data",
     "client-key",
     "client-key-data",
+    "as",
   ],
 } as const;
+
+/** The extension of a cluster entry that an exec plugin with provideClusterInfo is handed. */
+const EXEC_EXTENSION = "client.authentication.k8s.io/exec";
 
 /** Names listed in a message: enough to spot a typo, never a whole huge list. */
 const MAX_LISTED_NAMES = 10;
@@ -133,8 +138,8 @@ function namesIn(list: unknown): string {
 }
 
 /**
- * The entry of `doc[listKey]` called `name`. The first of duplicates would win in client-node,
- * while kubectl refuses duplicates, so they are a problem.
+ * The entry of `doc[listKey]` called `name`. Picking one of duplicates would be a guess, and
+ * kubectl refuses duplicates, so they are a problem.
  */
 function findEntry(
   doc: Doc,
@@ -215,7 +220,7 @@ function checkServer(
   }
 }
 
-/** Fields of the wrong type, which client-node would misread (`"true"` as false) or throw on. */
+/** Fields of the wrong type: a lenient reader would misread them (`"true"` as false). */
 function typeProblems(entry: Entry, bodyKey: "cluster" | "user"): string[] {
   const problems: string[] = [];
   for (const key of STRING_FIELDS[bodyKey]) {
@@ -233,12 +238,45 @@ function typeProblems(entry: Entry, bodyKey: "cluster" | "user"): string[] {
   return problems;
 }
 
-/** Settings client-node reads but kubeburst's own client does not honour. */
-function unsupportedProblems(cluster: Entry): string[] {
+/** Cluster settings kubectl honours but kubeburst's client does not. */
+function unsupportedClusterProblems(cluster: Entry): string[] {
   if (!isSet(cluster.body["proxy-url"])) return [];
   return [
     `${cluster.at}.cluster.proxy-url: not supported; kubeburst connects directly to the API server (remove the field, or run kubeburst where the server is reachable)`,
   ];
+}
+
+/** Impersonation kubectl offers beyond a user name: ignoring it would act with other rights. */
+const UNSUPPORTED_IMPERSONATION = ["as-groups", "as-uid", "as-user-extra"] as const;
+
+/**
+ * User settings kubeburst does not honour, refused whatever allowInsecure says: auth providers
+ * (kubeburst runs exec plugins only), impersonation other than `as`, and ambiguous combinations.
+ */
+function unsupportedUserProblems(user: Entry): string[] {
+  const problems: string[] = [];
+  const body = user.body;
+  if (isSet(body["auth-provider"])) {
+    problems.push(
+      `${user.at}.user.auth-provider: auth providers are not supported; use an exec plugin (user.exec) that prints an ExecCredential instead (kubectl's own gcp and azure providers were replaced by such plugins)`,
+    );
+  }
+  for (const key of UNSUPPORTED_IMPERSONATION) {
+    if (isSet(body[key])) {
+      problems.push(
+        `${user.at}.user.${key}: not supported; kubeburst impersonates only a user name (as), so remove the field or give the user the rights directly`,
+      );
+    }
+  }
+  const hasToken = isSet(body.token) || isSet(body.tokenFile) || isSet(body["token-file"]);
+  if (hasToken && (isSet(body.username) || isSet(body.password))) {
+    problems.push(
+      `${user.at}.user.username: set either a token or username and password, not both (the server would see only one)`,
+    );
+  } else if (isSet(body.password) && !isSet(body.username)) {
+    problems.push(`${user.at}.user.username: required with a password`);
+  }
+  return problems;
 }
 
 function fileReferenceProblems(
@@ -289,11 +327,6 @@ function insecureUserProblems(
   if (isSet(user.body.exec)) {
     problems.push(`${user.at}.user.exec: exec plugins run a local program; ${hint}`);
   }
-  if (isSet(user.body["auth-provider"])) {
-    problems.push(
-      `${user.at}.user.auth-provider: auth providers run a local program, read local files or fetch tokens; ${hint}`,
-    );
-  }
   problems.push(...fileReferenceProblems(user, "user", sourceKind, hint));
   return problems;
 }
@@ -320,20 +353,19 @@ function readReferenced(file: string, where: string, problems: string[]): Buffer
 }
 
 /**
- * Replaces a token file (`tokenFile`, or client-node's `token-file`) by its content, read once and
- * bounded in size: client-node knows only `token-file`, would throw a message that names no
- * field, and would read the file without a bound at every refresh. An inline `token` wins.
+ * The user's bearer token: `token`, else the content of its token file (`tokenFile`, or the
+ * `token-file` spelling some tools write; the caller has resolved the path), read once at load,
+ * bounded in size and trimmed. An inline `token` wins.
  */
-function inlineTokenFile(user: Entry, body: Doc, problems: string[]): Doc {
-  const { tokenFile: _camel, "token-file": _kebab, ...rest } = body;
-  if (isSet(body.token)) return rest;
+function tokenOf(user: Entry, body: Doc, problems: string[]): string | undefined {
+  if (typeof body.token === "string" && body.token !== "") return body.token;
   for (const key of ["tokenFile", "token-file"]) {
     const file = body[key];
     if (typeof file !== "string" || file === "") continue;
     const bytes = readReferenced(file, `${user.at}.user.${key}`, problems);
-    return bytes === undefined ? rest : { ...rest, token: bytes.toString("utf8").trim() };
+    return bytes?.toString("utf8").trim();
   }
-  return body;
+  return undefined;
 }
 
 /** PEM material of one credential, with the field it came from (for messages). */
@@ -432,17 +464,17 @@ function privateKeyIn(material: Material, problems: string[]): KeyObject | undef
 /**
  * Checks the TLS material of the chosen cluster and user: the CA bundle, the client certificate
  * and the client key must each be valid PEM, the key must belong to the certificate, and neither
- * comes without the other. Returns the bodies to hand to client-node, with referenced files (if
- * allowed) replaced by their content, so that client-node never reads a file itself.
+ * comes without the other. Returns the PEM bytes (referenced files, if allowed, read once here:
+ * nothing reads them again later).
  */
-function credentialBodies(
+function tlsMaterial(
   cluster: Entry,
   clusterBody: Doc,
   user: Entry,
   userBody: Doc,
   allowInsecure: boolean,
   problems: string[],
-): { cluster: Doc; user: Doc } {
+): { ca: Buffer | undefined; cert: Buffer | undefined; key: Buffer | undefined } {
   const ca = materialOf(
     cluster,
     "cluster",
@@ -471,15 +503,7 @@ function credentialBodies(
       `${user.at}.user.client-certificate-data: required with a client key (the certificate the key in client-key-data belongs to)`,
     );
   }
-  const inline = (body: Doc, fileKey: string, material: Material | undefined): Doc => {
-    if (!isSet(body[fileKey]) || material === undefined) return body;
-    const { [fileKey]: _file, ...rest } = body;
-    return { ...rest, [`${fileKey}-data`]: material.bytes.toString("base64") };
-  };
-  return {
-    cluster: inline(clusterBody, "certificate-authority", ca),
-    user: inline(inline(userBody, "client-certificate", cert), "client-key", key),
-  };
+  return { ca: ca?.bytes, cert: cert?.bytes, key: key?.bytes };
 }
 
 /** The kubeconfig's text, read within {@link KUBECONFIG_MAX_BYTES}, or the one problem. */
@@ -507,15 +531,16 @@ function kubeconfigText(
  * synchronously, or inline text), parses the YAML (one document), and checks only the entries
  * the chosen context uses (`options.context`, else `current-context`). Unless
  * `options.allowInsecure`, refuses a non-https server, `insecure-skip-tls-verify: true`, exec
- * plugins, auth providers and every file reference (only the `-data` fields and `token` are
- * inline). Always refuses `proxy-url` (kubeburst's client connects directly), fields of the wrong
- * type, and TLS material that is not valid PEM (a CA, client certificate or key that would fail
- * only at the first request, with an error that names no field). A missing context, cluster or
- * user, an unreadable, oversized or non-regular file and invalid YAML are always problems. Every
- * problem is reported at once, each naming its field; a value is never quoted whole when long,
- * and credentials are never quoted. Only the chosen context, cluster and user are handed to
- * client-node, as the document that was checked, with referenced files (when allowed) already
- * read, so unrelated entries can neither break loading nor make it read files. Never throws.
+ * plugins and every file reference (only the `-data` fields and `token` are inline); with it, an
+ * exec block must be well-formed (readExecPlugin). Always refuses auth providers, `proxy-url`
+ * (kubeburst's client connects directly), impersonation beyond `as`, a token together with basic
+ * auth, fields of the wrong type, and TLS material that is not valid PEM (a CA, client
+ * certificate or key that would fail only at the first request, with an error that names no
+ * field). A missing context, cluster or user, an unreadable, oversized or non-regular file and
+ * invalid YAML are always problems. Every problem is reported at once, each naming its field; a
+ * value is never quoted whole when long, and credentials are never quoted. Only the chosen
+ * context, cluster and user are read, so unrelated entries can neither break loading nor make it
+ * read files; referenced files (when allowed) are read here, once. Never throws.
  */
 export function loadKubeconfig(
   source: KubeconfigSource,
@@ -567,51 +592,74 @@ export function loadKubeconfig(
       : findEntry(doc, "users", "user", userName, `${context.at}.context.user`, problems);
   if (cluster !== undefined) {
     checkServer(cluster, options.allowInsecure, hint, problems);
-    problems.push(...typeProblems(cluster, "cluster"), ...unsupportedProblems(cluster));
+    problems.push(...typeProblems(cluster, "cluster"), ...unsupportedClusterProblems(cluster));
     if (!options.allowInsecure) {
       problems.push(...insecureClusterProblems(cluster, source.kind, hint));
     }
   }
   if (user !== undefined) {
-    problems.push(...typeProblems(user, "user"));
+    problems.push(...typeProblems(user, "user"), ...unsupportedUserProblems(user));
     if (!options.allowInsecure) problems.push(...insecureUserProblems(user, source.kind, hint));
   }
   if (cluster === undefined || user === undefined) return { ok: false, problems };
 
   const folder = source.kind === "path" ? path.dirname(source.path) : undefined;
-  const bodies = credentialBodies(
-    cluster,
-    resolveFiles(cluster.body, folder),
-    user,
-    resolveFiles(user.body, folder),
-    options.allowInsecure,
-    problems,
-  );
+  const clusterBody = resolveFiles(cluster.body, folder);
+  const userBody = resolveFiles(user.body, folder);
+  const tls = tlsMaterial(cluster, clusterBody, user, userBody, options.allowInsecure, problems);
+  // Without allowInsecure an exec block is already refused; its shape matters only when allowed.
+  const exec =
+    options.allowInsecure && isSet(user.body.exec)
+      ? readExecPlugin(user.body.exec, `${user.at}.user.exec`, folder, problems)
+      : undefined;
   if (problems.length > 0) return { ok: false, problems };
-  const userBody = inlineTokenFile(user, bodies.user, problems);
+  const token = tokenOf(user, userBody, problems);
   if (problems.length > 0) return { ok: false, problems };
-  const checked = {
-    apiVersion: "v1",
-    kind: "Config",
-    "current-context": context.name,
-    contexts: [{ name: context.name, context: context.body }],
-    clusters: [{ name: cluster.name, cluster: bodies.cluster }],
-    users: [{ name: user.name, user: userBody }],
+  const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
+  const username = text(user.body.username);
+  const kubeCluster: KubeconfigCluster = {
+    name: cluster.name,
+    server: (cluster.body.server as string).replace(/\/+$/, ""),
+    certificateAuthority: tls.ca,
+    tlsServerName: text(cluster.body["tls-server-name"]),
+    insecureSkipTlsVerify: cluster.body["insecure-skip-tls-verify"] === true,
+    execConfig: execExtension(cluster.body.extensions),
   };
-  const kubeConfig = new KubeConfig();
-  try {
-    // JSON is YAML: client-node's own parser reads exactly the document that was checked.
-    kubeConfig.loadFromString(JSON.stringify(checked));
-    kubeConfig.setCurrentContext(context.name);
-  } catch (error) {
-    // Not expected after the checks above (client-node refuses e.g. an empty entry name).
-    return { ok: false, problems: [`kubeconfig could not be loaded: ${readReason(error)}`] };
-  }
-  if (kubeConfig.getCurrentCluster() === null || kubeConfig.getCurrentUser() === null) {
-    return {
-      ok: false,
-      problems: [`kubeconfig could not be loaded: context ${quote(context.name)} is incomplete`],
-    };
-  }
-  return { ok: true, kubeConfig };
+  const kubeUser: KubeconfigUser = {
+    name: user.name,
+    token,
+    basicAuth:
+      username === undefined ? undefined : { username, password: text(user.body.password) ?? "" },
+    clientCertificate: tls.cert,
+    clientKey: tls.key,
+    exec,
+    impersonate: text(user.body.as),
+  };
+  return { ok: true, kubeConfig: { context: context.name, cluster: kubeCluster, user: kubeUser } };
+}
+
+/** The `client.authentication.k8s.io/exec` entry of a cluster's `extensions`, if any. */
+function execExtension(extensions: unknown): unknown {
+  if (!Array.isArray(extensions)) return undefined;
+  const entry: unknown = extensions.find(
+    (item: unknown) => isRecord(item) && item.name === EXEC_EXTENSION,
+  );
+  return isRecord(entry) ? entry.extension : undefined;
+}
+
+/**
+ * {@link loadKubeconfig} for kubeconfig text kubeburst or a test wrote itself (the local cloud's
+ * admin kubeconfigs): the same checks, and a thrown Error listing the problems, since such text
+ * is wrong only through a bug.
+ */
+export function kubeconfigFromText(
+  text: string,
+  options: Partial<LoadKubeconfigOptions> = {},
+): Kubeconfig {
+  const loaded = loadKubeconfig(
+    { kind: "inline", text },
+    { context: undefined, allowInsecure: false, ...options },
+  );
+  if (!loaded.ok) throw new Error(`kubeconfig refused: ${loaded.problems.join("; ")}`);
+  return loaded.kubeConfig;
 }

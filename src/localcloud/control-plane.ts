@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../kube/kube-client.ts";
+import { kubeconfigFromText } from "../kube/load-kubeconfig.ts";
 import { serviceRange } from "./address-plan.ts";
 import { type ClusterPki, createClusterPki, issueClientCert, kubeconfigYaml } from "./certs.ts";
 import type { K8sBinaries } from "./k8s-binaries.ts";
@@ -108,9 +108,7 @@ export class ControlPlane {
     );
     this.kubeconfigPath = path.join(this.dir, "admin.kubeconfig");
     await writeFile(this.kubeconfigPath, this.kubeconfig, { mode: 0o600 });
-    const kc = new KubeConfig();
-    kc.loadFromString(this.kubeconfig);
-    this.#client = new KubeClient(kc, { timeoutMs: 10_000 });
+    this.#client = new KubeClient(kubeconfigFromText(this.kubeconfig), { timeoutMs: 10_000 });
 
     await this.#startEtcd();
     await this.#startApiserver();

@@ -8,10 +8,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { LeaderElector } from "../../src/app/leader-election.ts";
 import { KubeClient } from "../../src/kube/kube-client.ts";
+import { kubeconfigFromText } from "../../src/kube/load-kubeconfig.ts";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
 import { createLogger } from "../../src/observability/logger.ts";
@@ -124,11 +124,8 @@ describe("leader election", { timeout: 600_000 }, () => {
     const proxy = await TcpProxy.start(Number(new URL(plane.server).port));
     // The kubeconfig's CA and client certificate, another address: the serving certificate
     // covers 127.0.0.1, so TLS through the proxy still verifies the API server.
-    const clientOf = (server: string) => {
-      const kc = new KubeConfig();
-      kc.loadFromString(plane.kubeconfig.replace(plane.server, server));
-      return new KubeClient(kc);
-    };
+    const clientOf = (server: string) =>
+      new KubeClient(kubeconfigFromText(plane.kubeconfig.replace(plane.server, server)));
     const clients = [clientOf(`https://127.0.0.1:${proxy.port}`), clientOf(plane.server)];
     const leasePath = "/apis/coordination.k8s.io/v1/namespaces/kubeburst/leases/fence-test";
     const readFenceLease = () => api("private").request<Lease>({ method: "GET", path: leasePath });

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError } from "../../src/kube/kube-api-error.ts";
 import { KubeClient } from "../../src/kube/kube-client.ts";
+import { kubeconfigFromText } from "../../src/kube/load-kubeconfig.ts";
 import { kubeconfigYaml } from "../../src/localcloud/certs.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
 import { listNamespaces } from "../../src/localcloud/network-namespaces.ts";
@@ -46,9 +46,7 @@ describe("local cloud", { timeout: 600_000 }, () => {
       readFileSync(pki.adminCert, "utf8"),
       readFileSync(pki.adminKey, "utf8"),
     );
-    const kc = new KubeConfig();
-    kc.loadFromString(crossed);
-    const client = new KubeClient(kc, { timeoutMs: 5_000 });
+    const client = new KubeClient(kubeconfigFromText(crossed), { timeoutMs: 5_000 });
     try {
       await assert.rejects(
         client.request({ method: "GET", path: "/api/v1/namespaces" }),
@@ -59,9 +57,10 @@ describe("local cloud", { timeout: 600_000 }, () => {
     }
 
     // alpha's own kubeconfig against beta's address: beta's serving cert is not trusted.
-    const kc2 = new KubeConfig();
-    kc2.loadFromString(alpha.kubeconfig.replace(alpha.server, beta.server));
-    const client2 = new KubeClient(kc2, { timeoutMs: 5_000 });
+    const client2 = new KubeClient(
+      kubeconfigFromText(alpha.kubeconfig.replace(alpha.server, beta.server)),
+      { timeoutMs: 5_000 },
+    );
     try {
       await assert.rejects(
         client2.request({ method: "GET", path: "/api/v1/namespaces" }),

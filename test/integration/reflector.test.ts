@@ -8,11 +8,10 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import https from "node:https";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import { ApiProbe } from "../../src/kube/api-probe.ts";
 import { errorFromStatus, KubeApiError } from "../../src/kube/kube-api-error.ts";
 import { KubeClient, type KubeClientOptions, type WatchEvent } from "../../src/kube/kube-client.ts";
-import { loadKubeconfig } from "../../src/kube/load-kubeconfig.ts";
+import { kubeconfigFromText, loadKubeconfig } from "../../src/kube/load-kubeconfig.ts";
 import {
   type KubeObject,
   Reflector,
@@ -127,9 +126,10 @@ describe("reflector on a real API server", { timeout: 900_000 }, () => {
 
   /** A client of its own with the admin credentials (its own connections). */
   function adminClient(options: KubeClientOptions = {}): CountingClient {
-    const kc = new KubeConfig();
-    kc.loadFromString(plane().kubeconfig);
-    return new CountingClient(kc, { timeoutMs: 10_000, ...options });
+    return new CountingClient(kubeconfigFromText(plane().kubeconfig), {
+      timeoutMs: 10_000,
+      ...options,
+    });
   }
 
   /** A client of the proxy's http:// URL, loaded the way kubeburst loads kubeconfigs. */

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { Kubeconfig } from "../../src/kube/kubeconfig.ts";
+import { kubeconfigFromText } from "../../src/kube/load-kubeconfig.ts";
 
 /** One request the fake server saw. */
 export interface SeenRequest {
@@ -73,16 +74,18 @@ export class FakeApiServer {
     return this.seen.filter((r) => r.watch);
   }
 
-  /** A KubeConfig for this server, with a static token and the given user fields. */
-  kubeConfig(user: Record<string, unknown> = { token: "fake-token" }): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "fake", server: this.url }],
-      users: [{ name: "fake-user", ...user }],
-      contexts: [{ name: "fake", cluster: "fake", user: "fake-user" }],
-      currentContext: "fake",
+  /**
+   * A kubeconfig for this server (loaded with allowInsecure, as an `http://` server needs), its
+   * user `fake-user` with the given fields, in kubeconfig spelling: a static token by default.
+   */
+  kubeConfig(user: Record<string, unknown> = { token: "fake-token" }): Kubeconfig {
+    const text = JSON.stringify({
+      "current-context": "fake",
+      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake-user" } }],
+      clusters: [{ name: "fake", cluster: { server: this.url } }],
+      users: [{ name: "fake-user", user }],
     });
-    return kc;
+    return kubeconfigFromText(text, { allowInsecure: true });
   }
 
   async close(): Promise<void> {
