@@ -318,21 +318,47 @@ export class ControlPlane {
 }
 
 /** Asks the kernel for `n` free loopback ports. */
+/**
+ * `n` free loopback ports for servers this process starts. Taken below the kernel's ephemeral
+ * range: a port handed out by port 0 lies inside it, where any outgoing connection (etcd's own
+ * clients, an API server's) may take it as its source port before the server binds it. Each
+ * candidate is checked free by binding it, and never handed out twice by this process.
+ */
 async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const s = net.createServer();
-          s.once("error", reject);
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const [low, high] = await ephemeralWindow();
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 1000) throw new Error("no free port below the ephemeral port range");
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
   return ports;
+}
+
+/** Ports this process has handed out already (several clusters start at once). */
+const handedOut = new Set<number>();
+
+/** The window of 10,000 ports just below the ephemeral range (or above 1024 if it starts low). */
+async function ephemeralWindow(): Promise<[number, number]> {
+  let first = 32768;
+  try {
+    const text = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8");
+    first = Number(text.trim().split(/\s+/)[0]) || first;
+  } catch {
+    // Not Linux, or hidden: the usual default.
+  }
+  const high = Math.max(first, 11_024);
+  return [Math.max(1024, high - 10_000), high];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 /** Polls `ready` until it returns true; fails early if the process exits, with its log tail. */
