@@ -392,9 +392,13 @@ describe("failures", { timeout: 1_200_000 }, () => {
         await kb.metric("kubeburst_refused_endpoints", { cluster: "public-2", reason: "cap" }),
         2000,
       );
+      // Earlier Events may tell of the cap while the peak's slices were still being created.
       const events = await eventsAbout(api("private"), "shop", "huge");
-      const truncated = events.find((e) => e.reason === "PeakEndpointsTruncated");
-      assert.match(truncated?.message ?? "", /3000 kept, 2000 left out/);
+      const truncated = events.filter((e) => e.reason === "PeakEndpointsTruncated");
+      assert.ok(
+        truncated.some((e) => /3000 kept, 2000 left out/.test(e.message ?? "")),
+        JSON.stringify(truncated.map((e) => e.message)),
+      );
     });
   });
 });
