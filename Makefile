@@ -17,7 +17,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## system-deps: nftables, iproute2, conntrack, openssl (Debian packages; needs root)
+## system-deps: nftables, iproute2, conntrack, openssl, procps (Debian packages; needs root)
 system-deps:
 	@bash scripts/system-deps.sh
 

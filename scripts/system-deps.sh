@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local cloud needs (kube-proxy's nftables mode, network
-# namespaces, conntrack, certificates). Does nothing when they are all present.
+# namespaces, conntrack, certificates, sysctl for IPv6 settings inside namespaces). Does nothing
+# when they are all present.
 set -euo pipefail
-declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl)
+declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl [sysctl]=procps)
 missing=()
 for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -7,10 +7,15 @@ import {
   apiNodeAddress,
   apiNodePodCidr,
   clusterRange,
+  clusterRange6,
+  familiesOf,
   largeServiceRanges,
   maxApiNodes,
   maxClusters,
+  nodeAddress6,
+  podAddress6,
   serviceRange,
+  serviceRange6,
 } from "./address-plan.ts";
 
 function cidr(text: string) {
@@ -70,4 +75,41 @@ test("API-only node indexes outside the plan are refused", () => {
   assert.throws(() => apiNodeAddress(0, maxApiNodes), /node index 1022 out of 0..1021/);
   assert.throws(() => apiNodeAddress(0, -1), /out of/);
   assert.throws(() => apiNodePodCidr(maxClusters, 0), /cluster index 16 out of 0..15/);
+});
+
+test("IPv6 addresses follow the plan and stay inside 2001:2::/48, each in its cluster's ranges", () => {
+  assert.equal(nodeAddress6(0, 0), "2001:2::a");
+  assert.equal(podAddress6(0, 0), "2001:2:0:1::a");
+  assert.equal(podAddress6(1, 201), "2001:2:0:12::b");
+  assert.equal(clusterRange6(1), "2001:2:0:10::/60");
+  assert.equal(serviceRange6(2), "2001:2:0:102::/112");
+  for (let cluster = 0; cluster < maxClusters; cluster++) {
+    for (const address of [
+      nodeAddress6(cluster, 0),
+      nodeAddress6(cluster, 200),
+      podAddress6(cluster, 0),
+      podAddress6(cluster, 2999),
+    ]) {
+      assert.ok(contains("2001:2::/48", address), address);
+      assert.ok(
+        contains(clusterRange6(cluster), address),
+        `${address} in ${clusterRange6(cluster)}`,
+      );
+      for (let other = 0; other < maxClusters; other++) {
+        if (other !== cluster) assert.ok(!contains(clusterRange6(other), address), address);
+        assert.ok(!contains(serviceRange6(other), address), address);
+      }
+    }
+    assert.ok(
+      cidrContains(cidr("2001:2::/48"), parseIpAddress(serviceRange6(cluster).split("/")[0]!)!),
+    );
+  }
+  assert.throws(() => podAddress6(0, 3000), /pod index/);
+  assert.throws(() => nodeAddress6(maxClusters, 0), /cluster index/);
+});
+
+test("family options name their families, primary first", () => {
+  assert.deepEqual(familiesOf("ipv4"), ["IPv4"]);
+  assert.deepEqual(familiesOf("ipv6"), ["IPv6"]);
+  assert.deepEqual(familiesOf("dual"), ["IPv4", "IPv6"]);
 });

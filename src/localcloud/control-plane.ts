@@ -3,7 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { KubeClient } from "../kube/kube-client.ts";
 import { kubeconfigFromText } from "../kube/load-kubeconfig.ts";
-import { serviceRange } from "./address-plan.ts";
+import { type IpFamilyOption, serviceRange, serviceRange6 } from "./address-plan.ts";
 import { type ClusterPki, createClusterPki, issueClientCert, kubeconfigYaml } from "./certs.ts";
 import type { K8sBinaries } from "./k8s-binaries.ts";
 import { type ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
@@ -16,6 +16,8 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Also run the garbage collector (ownerReference clean-up). Implies controllerManager. */
   garbageCollector?: boolean;
+  /** Families of its Service range (and of its nodes and pods). Default "ipv4". */
+  ipFamily?: IpFamilyOption;
   /** Extra kube-controller-manager flags, e.g. `--kube-api-qps=200` (benchmarks). */
   controllerManagerArgs?: string[];
   /** How long to wait for the API server to become ready, ms. Default 180 000. */
@@ -34,8 +36,12 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   readonly name: string;
   readonly index: number;
+  readonly ipFamily: IpFamilyOption;
   readonly dir: string;
+  /** The primary Service range (IPv4 unless the cluster is IPv6-only). */
   readonly serviceCIDR: string;
+  /** Every Service range it starts with, primary first: one per family. */
+  readonly serviceCIDRs: readonly string[];
   /** `https://127.0.0.1:<port>` */
   server = "";
   /** Admin kubeconfig (group system:masters), as a file and as text. */
@@ -69,7 +75,12 @@ export class ControlPlane {
     this.name = options.name;
     this.index = options.index;
     this.dir = path.join(runDir, options.name);
-    this.serviceCIDR = serviceRange(options.index);
+    const family = options.ipFamily ?? "ipv4";
+    this.ipFamily = family;
+    const v4 = family === "ipv6" ? [] : [serviceRange(options.index)];
+    const v6 = family === "ipv4" ? [] : [serviceRange6(options.index)];
+    this.serviceCIDRs = [...v4, ...v6];
+    this.serviceCIDR = this.serviceCIDRs[0]!;
     this.#options = options;
     this.#bins = bins;
     this.#procs = procs;
@@ -249,7 +260,7 @@ export class ControlPlane {
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       `--service-account-issuer=https://kubernetes.default.svc.${this.name}`,
-      `--service-cluster-ip-range=${this.serviceCIDR}`,
+      `--service-cluster-ip-range=${this.serviceCIDRs.join(",")}`,
       "--authorization-mode=RBAC",
       "--endpoint-reconciler-type=none",
       // No kubelet or token controller runs here, so Pods get no service-account token.

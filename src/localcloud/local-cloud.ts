@@ -6,6 +6,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { AddressFamily } from "../domain/endpoints.ts";
 import { KubeApiError } from "../kube/kube-api-error.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import {
@@ -13,12 +14,18 @@ import {
   apiNodeAddress,
   apiNodePodCidr,
   clusterRange,
+  clusterRange6,
   fabricPrefixLength,
+  fabricPrefixLength6,
+  familiesOf,
+  type IpFamilyOption,
   largeServiceRanges,
   maxApiNodes,
   maxClusters,
   nodeAddress,
+  nodeAddress6,
   podAddress,
+  podAddress6,
 } from "./address-plan.ts";
 import { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
 import { findK8sBinaries, type K8sBinaries } from "./k8s-binaries.ts";
@@ -39,6 +46,11 @@ export interface ClusterSpec {
   apiserverArgs?: string[];
   /** Extra kube-controller-manager flags (benchmarks raise its client QPS, for example). */
   controllerManagerArgs?: string[];
+  /**
+   * "ipv4" (default), "ipv6" (IPv6-only) or "dual" (IPv4 primary): the families of its Service
+   * range, of its nodes' and pods' addresses, and of what its kube-proxy programs.
+   */
+  ipFamily?: IpFamilyOption;
 }
 
 export interface LocalNode {
@@ -46,7 +58,10 @@ export interface LocalNode {
   name: string;
   /** Its network namespace; `undefined` for an API-only node. */
   netns: string | undefined;
+  /** Its primary InternalIP. */
   address: string;
+  /** Every InternalIP, primary first: one per family of its cluster. */
+  addresses: readonly string[];
 }
 
 export interface NodeOptions {
@@ -79,7 +94,10 @@ export interface LocalPod {
   node: string;
   /** The server's namespace and process; `undefined` for a Pod object without a server. */
   netns: string | undefined;
+  /** Its primary IP. */
   ip: string;
+  /** Every IP, primary first: one per family of its cluster (`status.podIPs`). */
+  ips: readonly string[];
   process: StartedProcess | undefined;
 }
 
@@ -159,9 +177,22 @@ export class LocalCloud {
     return [...this.#clusters.keys()];
   }
 
-  /** The range holding the nodes and pods of cluster `name`. */
+  /** The range holding the nodes and pods of cluster `name`, of its primary family. */
   podRange(name: string): string {
-    return clusterRange(this.#state(name).plane.index);
+    return this.podRanges(name)[0]!;
+  }
+
+  /** The ranges holding the nodes and pods of cluster `name`, one per family, primary first. */
+  podRanges(name: string): string[] {
+    const { index } = this.#state(name).plane;
+    return this.#families(name).map((f) =>
+      f === "IPv4" ? clusterRange(index) : clusterRange6(index),
+    );
+  }
+
+  /** The address families of cluster `name`, primary first. */
+  families(name: string): AddressFamily[] {
+    return this.#families(name);
   }
 
   /**
@@ -171,22 +202,29 @@ export class LocalCloud {
   async addNode(clusterName: string, name: string, options: NodeOptions = {}): Promise<LocalNode> {
     const state = this.#state(clusterName);
     const plane = state.plane;
-    const address = nodeAddress(plane.index, state.nodes.length);
+    const families = this.#families(clusterName);
+    const addresses = families.map((f) =>
+      f === "IPv4"
+        ? nodeAddress(plane.index, state.nodes.length)
+        : nodeAddress6(plane.index, state.nodes.length),
+    );
+    const address = addresses[0]!;
     const dataPath = options.dataPath ?? true;
     const netns = dataPath
       ? await (await this.#ensureFabric()).attach(
           `${clusterName}-${name}`,
-          `${address}/${fabricPrefixLength}`,
-          [allServiceRanges],
+          addresses.map(onFabric),
+          // IPv6 Service ranges lie inside the fabric's on-link /48 already.
+          families.includes("IPv4") ? [allServiceRanges] : [],
         )
       : undefined;
-    const node: LocalNode = { cluster: clusterName, name, netns, address };
+    const node: LocalNode = { cluster: clusterName, name, netns, address, addresses };
     state.nodes.push(node);
 
     await createReadyNode(
       plane.client,
       { metadata: { name } },
-      address,
+      addresses,
       "kubeburst local cloud node",
     );
     if (netns === undefined) return node;
@@ -197,7 +235,7 @@ export class LocalCloud {
     await writeFile(path.join(nodeDir, "kubeconfig"), kubeconfig, { mode: 0o600 });
     await writeFile(
       path.join(nodeDir, "kube-proxy.yaml"),
-      kubeProxyConfig(name, path.join(nodeDir, "kubeconfig"), this.podRange(clusterName)),
+      kubeProxyConfig(name, path.join(nodeDir, "kubeconfig"), this.podRanges(clusterName)),
     );
     const forwarder = this.#procs.start(`${clusterName}-${name}-api-forwarder`, "ip", [
       "netns",
@@ -217,10 +255,15 @@ export class LocalCloud {
       `--config=${path.join(nodeDir, "kube-proxy.yaml")}`,
       "--v=1",
     ]);
+    // One table per family it programs: "ip kube-proxy", "ip6 kube-proxy".
+    const tables = families.map((f) => (f === "IPv4" ? "ip kube-proxy" : "ip6 kube-proxy"));
     await pollUntil(
       `kube-proxy on ${clusterName}/${name}`,
       proxy,
-      async () => (await nft(netns, ["list", "tables"])).includes("kube-proxy"),
+      async () => {
+        const listed = await nft(netns, ["list", "tables"]);
+        return tables.every((t) => listed.split("\n").some((l) => l.trim() === `table ${t}`));
+      },
       120_000,
     );
     this.#log(`node ${clusterName}/${name} up at ${address}`);
@@ -240,12 +283,16 @@ export class LocalCloud {
     const port = spec.port ?? 8080;
     // Taken before any await: pods added concurrently each get their own index.
     const index = state.podCount++;
-    const ip = podAddress(state.plane.index, index);
+    const families = this.#families(clusterName);
+    const ips = families.map((f) =>
+      f === "IPv4" ? podAddress(state.plane.index, index) : podAddress6(state.plane.index, index),
+    );
+    const ip = ips[0]!;
     let netns: string | undefined;
     let proc: StartedProcess | undefined;
     if (spec.serve ?? true) {
       const fabric = await this.#ensureFabric();
-      netns = await fabric.attach(`${clusterName}-pod${index}`, `${ip}/${fabricPrefixLength}`);
+      netns = await fabric.attach(`${clusterName}-pod${index}`, ips.map(onFabric));
       proc = this.#procs.start(`${clusterName}-pod-${spec.name}`, "ip", [
         "netns",
         "exec",
@@ -255,6 +302,8 @@ export class LocalCloud {
         spec.name,
         clusterName,
         String(port),
+        // "::" also takes IPv4 connections (bindv6only is 0 in a new namespace).
+        families.includes("IPv6") ? "::" : "0.0.0.0",
       ]);
       await waitForOutput(proc, "serving", 20_000);
     }
@@ -265,6 +314,7 @@ export class LocalCloud {
       node: node.name,
       netns,
       ip,
+      ips,
       process: proc,
     };
     state.pods.push(pod);
@@ -305,9 +355,9 @@ export class LocalCloud {
         status: {
           phase: "Running",
           podIP: pod.ip,
-          podIPs: [{ ip: pod.ip }],
+          podIPs: pod.ips.map((ip) => ({ ip })),
           hostIP: node.address,
-          hostIPs: [{ ip: node.address }],
+          hostIPs: node.addresses.map((ip) => ({ ip })),
           startTime: now,
           conditions: [
             { type: "PodScheduled", status: "True", lastTransitionTime: now },
@@ -444,6 +494,7 @@ export class LocalCloud {
       name: `api-node-${first + i}`,
       netns: undefined,
       address: apiNodeAddress(state.plane.index, first + i),
+      addresses: [apiNodeAddress(state.plane.index, first + i)],
     }));
     await runConcurrently(added, options.concurrency ?? 16, async ({ name, address }, i) => {
       const k = first + i;
@@ -454,7 +505,7 @@ export class LocalCloud {
           metadata: { name, labels: { [apiNodeLabel]: "true" } },
           spec: { podCIDR, podCIDRs: [podCIDR] },
         },
-        address,
+        [address],
         "kubeburst local cloud API-only node",
       );
     });
@@ -510,7 +561,7 @@ export class LocalCloud {
   /** Every Service range of cluster `name`: its /24 and any range added since. */
   serviceRanges(name: string): string[] {
     const state = this.#state(name);
-    return [state.plane.serviceCIDR, ...state.extraServiceRanges];
+    return [...state.plane.serviceCIDRs, ...state.extraServiceRanges];
   }
 
   /**
@@ -554,6 +605,7 @@ export class LocalCloud {
       index: spec.index,
       controllerManager: spec.controllerManager ?? false,
       garbageCollector: spec.garbageCollector ?? false,
+      ipFamily: spec.ipFamily ?? "ipv4",
       ...(spec.apiserverArgs ? { apiserverArgs: spec.apiserverArgs } : {}),
       ...(spec.controllerManagerArgs ? { controllerManagerArgs: spec.controllerManagerArgs } : {}),
     };
@@ -582,6 +634,10 @@ export class LocalCloud {
     return this.#fabric;
   }
 
+  #families(name: string): AddressFamily[] {
+    return familiesOf(this.#state(name).plane.ipFamily);
+  }
+
   #state(name: string): ClusterState {
     const state = this.#clusters.get(name);
     if (!state) throw new Error(`no cluster named ${name} in this local cloud`);
@@ -589,12 +645,19 @@ export class LocalCloud {
   }
 }
 
-function kubeProxyConfig(nodeName: string, kubeconfig: string, clusterCIDR: string): string {
+/** `address/prefix` as it sits on a namespace's eth0: the whole fabric is one link per family. */
+function onFabric(address: string): string {
+  return `${address}/${address.includes(":") ? fabricPrefixLength6 : fabricPrefixLength}`;
+}
+
+function kubeProxyConfig(nodeName: string, kubeconfig: string, clusterCIDRs: string[]): string {
+  // kube-proxy runs dual-stack when its Node has an address of each family; clusterCIDR then
+  // lists one range per family.
   return `apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: nftables
 hostnameOverride: ${nodeName}
-clusterCIDR: ${clusterCIDR}
+clusterCIDR: ${clusterCIDRs.join(",")}
 clientConnection:
   kubeconfig: ${kubeconfig}
 conntrack:
@@ -657,7 +720,7 @@ function dataPathOf(node: LocalNode): string {
 async function createReadyNode(
   client: KubeClient,
   node: { metadata: { name: string; labels?: Record<string, string> }; spec?: object },
-  address: string,
+  addresses: readonly string[],
   message: string,
 ): Promise<void> {
   const name = node.metadata.name;
@@ -674,7 +737,7 @@ async function createReadyNode(
     body: {
       status: {
         addresses: [
-          { type: "InternalIP", address },
+          ...addresses.map((address) => ({ type: "InternalIP", address })),
           { type: "Hostname", address: name },
         ],
         conditions: [

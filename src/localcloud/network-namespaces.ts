@@ -37,18 +37,30 @@ export class Fabric {
   async create(): Promise<void> {
     await this.#addNs(this.fabricNs);
     await ip(["-n", this.fabricNs, "link", "set", "lo", "up"]);
-    await ip(["-n", this.fabricNs, "link", "add", "br0", "type", "bridge"]);
+    // Without a multicast querier, snooping could drop IPv6 neighbour discovery between ports.
+    await ip(["-n", this.fabricNs, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
     await ip(["-n", this.fabricNs, "link", "set", "br0", "up"]);
   }
 
   /**
    * Creates namespace `<prefix>-<name>` with loopback up and an `eth0` on the bridge holding
-   * `address/prefixLen`; `routes` are extra on-link routes via eth0 (e.g. a Service CIDR).
+   * each `address/prefixLen` (one per family); `routes` are extra on-link routes via eth0 (e.g.
+   * a Service CIDR). IPv6 addresses are usable at once: duplicate address detection is off in
+   * the namespace (every address here is planned, none can collide), so nothing waits for it.
    */
-  async attach(name: string, cidrAddress: string, routes: string[] = []): Promise<string> {
+  async attach(
+    name: string,
+    cidrAddresses: string | readonly string[],
+    routes: string[] = [],
+  ): Promise<string> {
     const ns = `${this.prefix}-${name}`;
+    const addresses = typeof cidrAddresses === "string" ? [cidrAddresses] : cidrAddresses;
     await this.#addNs(ns);
     const port = `p${++this.#ports}`;
+    if (addresses.some((a) => a.includes(":"))) {
+      // Before eth0 exists, so that its link-local address is not tentative either.
+      await sysctl(ns, ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
+    }
     await ip(["-n", ns, "link", "set", "lo", "up"]);
     await ip([
       "-n",
@@ -65,7 +77,10 @@ export class Fabric {
       this.fabricNs,
     ]);
     await ip(["-n", this.fabricNs, "link", "set", port, "master", "br0", "up"]);
-    await ip(["-n", ns, "addr", "add", cidrAddress, "dev", "eth0"]);
+    for (const address of addresses) {
+      const v6 = address.includes(":");
+      await ip(["-n", ns, "addr", "add", address, "dev", "eth0", ...(v6 ? ["nodad"] : [])]);
+    }
     await ip(["-n", ns, "link", "set", "eth0", "up"]);
     for (const r of routes) await ip(["-n", ns, "route", "add", r, "dev", "eth0"]);
     return ns;
@@ -93,6 +108,16 @@ export class Fabric {
   async #addNs(ns: string): Promise<void> {
     await ip(["netns", "add", ns]);
     this.#created.push(ns);
+  }
+}
+
+/** Sets kernel parameters inside namespace `ns` (they are per namespace for networking). */
+async function sysctl(ns: string, settings: string[]): Promise<void> {
+  try {
+    await run("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", ...settings]);
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? String(err);
+    throw new Error(`sysctl ${settings.join(" ")} in ${ns}: ${stderr.trim()}`, { cause: err });
   }
 }
 

@@ -14,6 +14,11 @@ export interface ServiceFixture {
   selector?: Record<string, string>;
   /** Default one port "http" 80 → target "http". */
   ports?: { name: string; port: number; targetPort?: string | number }[];
+  /**
+   * Families, primary first: one gives a SingleStack Service, two a RequireDualStack one.
+   * Omitted: the cluster's default (its primary family).
+   */
+  ipFamilies?: ("IPv4" | "IPv6")[];
 }
 
 export async function createService(client: KubeClient, svc: ServiceFixture): Promise<V1Service> {
@@ -30,7 +35,16 @@ export async function createService(client: KubeClient, svc: ServiceFixture): Pr
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: svc.name, namespace: svc.namespace, labels: svc.labels ?? {} },
-      spec: { ...(svc.selector ? { selector: svc.selector } : {}), ports },
+      spec: {
+        ...(svc.selector ? { selector: svc.selector } : {}),
+        ...(svc.ipFamilies
+          ? {
+              ipFamilies: svc.ipFamilies,
+              ipFamilyPolicy: svc.ipFamilies.length > 1 ? "RequireDualStack" : "SingleStack",
+            }
+          : {}),
+        ports,
+      },
     },
   });
 }
