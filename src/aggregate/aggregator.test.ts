@@ -230,3 +230,32 @@ test("sameReport", () => {
   ];
   for (const [name, x, y, want] of cases) assert.equal(sameReport(x, y), want, name);
 });
+
+test("peak endpoints of a family the production Service lacks are counted until that changes", () => {
+  const { agg } = setup();
+  const v6: Source = {
+    name: "web-v6",
+    refused: [],
+    group: {
+      addressType: "IPv6",
+      ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+      endpoints: ["2001:2::1", "2001:2::2"].map((address) => ({
+        address,
+        conditions: { ready: true, serving: true, terminating: false },
+      })),
+    },
+  };
+  agg.apply(production(1, { ipFamilies: ["IPv4"] }));
+  agg.apply(peak("public", [source("web-v4", ["198.18.1.1"]), v6]));
+  assert.deepEqual(agg.leftOutCounts(), [
+    { cluster: "public", reason: "family-mismatch", count: 2 },
+  ]);
+  agg.apply(production(1, { ipFamilies: ["IPv4", "IPv6"] }));
+  assert.deepEqual(agg.leftOutCounts(), [], "a dual-stack Service imports both");
+  agg.apply(production(1, { ipFamilies: ["IPv6"] }));
+  assert.deepEqual(agg.leftOutCounts(), [
+    { cluster: "public", reason: "family-mismatch", count: 1 },
+  ]);
+  agg.apply({ kind: "cluster-removed", cluster: "public" });
+  assert.deepEqual(agg.leftOutCounts(), [], "a removed peak leaves nothing counted");
+});

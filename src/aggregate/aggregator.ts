@@ -1,4 +1,5 @@
 import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
+import { endpointsOfOtherFamilies } from "../domain/family-left-out.ts";
 import { pairs } from "../domain/labels.ts";
 import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
@@ -72,6 +73,10 @@ export class Aggregator {
   readonly #generations = new Map<string, number>();
   /** Refused addresses now, by cluster and reason (kept up to date, read at scrape). */
   readonly #refused = new Map<string, Map<string, number>>();
+  /** Admitted peak endpoints of a family the Service lacks, by Service and cluster (SPEC B7). */
+  readonly #leftOut = new Map<ServiceKey, Map<string, number>>();
+  /** The sums of {@link #leftOut} by cluster. */
+  readonly #leftOutByCluster = new Map<string, number>();
 
   constructor(opts: AggregatorOptions) {
     this.#opts = opts;
@@ -103,7 +108,7 @@ export class Aggregator {
         this.#clusters.set(info.cluster, "ready");
         this.#generations.set(info.cluster, info.generation ?? 0);
         this.#sweep(info.cluster, info.generation ?? 0);
-        for (const key of this.#keysOf.get(info.cluster) ?? []) this.#opts.onServiceChanged(key);
+        for (const key of this.#keysOf.get(info.cluster) ?? []) this.#changed(key);
         this.#opts.onClusterReady(info.cluster);
         return;
       case "cluster-withdrawn":
@@ -181,6 +186,44 @@ export class Aggregator {
     );
   }
 
+  /**
+   * Peak endpoints admitted by the address policy but not imported, by cluster and reason:
+   * "family-mismatch" for those of a family the production Service lacks (for the gauge).
+   */
+  leftOutCounts(): { cluster: string; reason: string; count: number }[] {
+    return [...this.#leftOutByCluster]
+      .filter(([, count]) => count > 0)
+      .map(([cluster, count]) => ({ cluster, reason: "family-mismatch", count }));
+  }
+
+  /** Service `key`'s aggregate changed: recount what it leaves out, then tell the writer. */
+  #changed(key: ServiceKey): void {
+    this.#recountLeftOut(key);
+    this.#opts.onServiceChanged(key);
+  }
+
+  /** Linear in the Service's peak sources, as the writer's own pass over them is. */
+  #recountLeftOut(key: ServiceKey): void {
+    const state = this.serviceState(key);
+    const now = new Map<string, number>();
+    const families = state.production?.production.ipFamilies ?? [];
+    for (const peak of state.peaks) {
+      const n = endpointsOfOtherFamilies(families, peak.sources.values());
+      if (n > 0) now.set(peak.cluster, (now.get(peak.cluster) ?? 0) + n);
+    }
+    const before = this.#leftOut.get(key);
+    for (const [cluster, n] of before ?? []) this.#addLeftOut(cluster, -n);
+    for (const [cluster, n] of now) this.#addLeftOut(cluster, n);
+    if (now.size > 0) this.#leftOut.set(key, now);
+    else this.#leftOut.delete(key);
+  }
+
+  #addLeftOut(cluster: string, n: number): void {
+    const total = (this.#leftOutByCluster.get(cluster) ?? 0) + n;
+    if (total === 0) this.#leftOutByCluster.delete(cluster);
+    else this.#leftOutByCluster.set(cluster, total);
+  }
+
   #applyReport(report: ServiceReport): void {
     const knowledge = this.#clusters.get(report.cluster);
     // A removed or withdrawn cluster's late report must not bring it back.
@@ -213,7 +256,7 @@ export class Aggregator {
       }
       keys.add(report.service);
     }
-    this.#opts.onServiceChanged(report.service);
+    this.#changed(report.service);
   }
 
   /** A replacement controller's first list is complete: what only its predecessor saw is gone. */
@@ -222,7 +265,7 @@ export class Aggregator {
       const report = this.#reports.get(key)?.get(cluster);
       if (report && report.generation < generation) {
         this.#forget(key, cluster, report);
-        this.#opts.onServiceChanged(key);
+        this.#changed(key);
       }
     }
   }
@@ -232,7 +275,7 @@ export class Aggregator {
       const report = this.#reports.get(key)?.get(cluster);
       if (report) {
         this.#forget(key, cluster, report);
-        this.#opts.onServiceChanged(key);
+        this.#changed(key);
       }
     }
     this.#keysOf.delete(cluster);

@@ -141,6 +141,7 @@ export class ForwardingController {
       servedBy: (cluster) => this.#servedBy(cluster),
     });
     metrics.trackRefused(() => this.#aggregator.refusedCounts());
+    metrics.trackLeftOut(() => this.#aggregator.leftOutCounts());
     metrics.trackQueue("input", () =>
       this.#registry.all().reduce((sum, c) => sum + c.controller.queueDepth(), 0),
     );

@@ -106,6 +106,26 @@ export class Metrics {
   });
   #refused: () => { cluster: string; reason: string; count: number }[] = () => [];
 
+  /** Admitted peak endpoints not imported (a family the Service lacks), read when scraped. */
+  readonly leftOutEndpoints = new Gauge({
+    name: "kubeburst_left_out_endpoints",
+    help: "Peak endpoints admitted by the address policy but not imported, by reason (family-mismatch: a family the production Service lacks).",
+    labelNames: ["cluster", "reason"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.leftOutEndpoints.reset();
+      for (const { cluster, reason, count } of this.#leftOut()) {
+        this.leftOutEndpoints.inc({ cluster, reason }, count);
+      }
+    },
+  });
+  #leftOut: () => { cluster: string; reason: string; count: number }[] = () => [];
+
+  /** Reports the left-out endpoints `leftOut()` returns at every scrape. */
+  trackLeftOut(leftOut: () => { cluster: string; reason: string; count: number }[]): void {
+    this.#leftOut = leftOut;
+  }
+
   /** Reports the refused endpoints `refused()` returns at every scrape. */
   trackRefused(refused: () => { cluster: string; reason: string; count: number }[]): void {
     this.#refused = refused;
