@@ -16,6 +16,12 @@ test("productionDenyList: configured ranges, the API server's address, then what
     { name: "IPv4 API server", server: "https://198.18.0.1:6443", api: ["198.18.0.1"] },
     { name: "API server by name: no address to deny", server: "https://api.example:6443", api: [] },
     { name: "IPv6 API server", server: "https://[fd00::1]:6443", api: ["fd00::1"] },
+    { name: "IPv6, canonical", server: "https://[2001:2:0:0::A]:6443", api: ["2001:2::a"] },
+    {
+      name: "IPv4-mapped: the IPv4 address it stands for",
+      server: "https://[::ffff:198.18.0.1]:6443",
+      api: ["198.18.0.1"],
+    },
     { name: "not connected yet", server: undefined, api: [] },
   ];
   for (const c of cases) {

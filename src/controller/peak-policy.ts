@@ -1,6 +1,6 @@
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import type { AddressPolicy } from "../domain/address-policy.ts";
-import { parseIpAddress } from "../domain/ip-address.ts";
+import { parseHostAddress } from "../domain/ip-address.ts";
 
 /**
  * Production's own ranges, which no peak may ever contribute (SPEC B1): as configured, the API
@@ -14,7 +14,8 @@ export function productionDenyList(
 ): string[] {
   const { podCIDRs, serviceCIDRs, nodeCIDRs } = production.ranges;
   const host = productionServer ? new URL(productionServer).hostname.replace(/^\[|\]$/g, "") : "";
-  const apiAddress = parseIpAddress(host) ? [host] : [];
+  // Canonical; a mapped address (`[::ffff:a.b.c.d]`) is denied as the IPv4 address it stands for.
+  const apiAddress = [parseHostAddress(host)?.canonical ?? []].flat();
   return [...podCIDRs, ...serviceCIDRs, ...nodeCIDRs, ...apiAddress, ...discovered];
 }
 

@@ -1,6 +1,6 @@
 import type { V1EndpointSlice } from "@kubernetes/client-node";
 import { parseCidr } from "../config/cidr.ts";
-import { parseIpAddress } from "../domain/ip-address.ts";
+import { parseHostAddress } from "../domain/ip-address.ts";
 import type { CachedNode, CachedServiceCidr } from "../kube/cache-shapes.ts";
 
 // What the production cluster says about its own addresses (SPEC B1: always denied to peaks).
@@ -29,8 +29,9 @@ export function apiServerRanges(slice: V1EndpointSlice): string[] {
   return (slice.endpoints ?? []).flatMap((e) => e.addresses.flatMap(hostRange));
 }
 
+/** An address as a /32 or /128; an IPv4-mapped one as the IPv4 address it stands for. */
 function hostRange(address: string): string[] {
-  const ip = parseIpAddress(address);
+  const ip = parseHostAddress(address);
   if (!ip) return []; // a hostname entry
   return [`${ip.canonical}/${ip.family === "IPv4" ? 32 : 128}`];
 }

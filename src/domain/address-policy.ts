@@ -14,7 +14,7 @@ import type {
   EndpointConditions,
   EndpointGroup,
 } from "./endpoints.ts";
-import { type ParsedIpAddress, parseIpAddress } from "./ip-address.ts";
+import { parseHostAddress } from "./ip-address.ts";
 import { mergeEndpoints } from "./merge-endpoints.ts";
 
 /** Which endpoints one peak cluster may contribute to production (SPEC B1, CVE-2021-25740). */
@@ -137,29 +137,6 @@ const BUILT_IN = BUILT_IN_CIDRS.map(({ reason, cidrs }) => ({ reason, ranges: ra
 const ANY_BUILT_IN = rangesOf(BUILT_IN_CIDRS.flatMap(({ cidrs }) => cidrs));
 
 /**
- * The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, also written in hex as
- * `::ffff:7f00:1`) stands for, or undefined. parseIpAddress refuses mapped addresses, so the
- * `ffff` field is swapped for `fffe` (same syntax, no longer mapped) and the result read back:
- * it is `::fffe:h:l` exactly when the original was `::ffff:h:l`.
- */
-function unmapIpv4(text: string): ParsedIpAddress | undefined {
-  const fields = text.split(":");
-  for (const [index, field] of fields.entries()) {
-    if (field.toLowerCase() !== "ffff") continue;
-    const probe = parseIpAddress(fields.with(index, "fffe").join(":"));
-    const match = /^::fffe:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(probe?.canonical ?? "");
-    if (match === null) continue;
-    const [high, low] = [
-      Number.parseInt(match[1] ?? "0", 16),
-      Number.parseInt(match[2] ?? "0", 16),
-    ];
-    const octets = [high >> 8, high & 0xff, low >> 8, low & 0xff];
-    return { family: "IPv4", canonical: octets.join(".") };
-  }
-  return undefined;
-}
-
-/**
  * An address policy ready for judging: ranges parsed once, merged and sorted per family. Immutable
  * (frozen) and safe to share; compile again only when the policy's inputs change. Its fields are
  * for this module: read it through {@link judgeAddress}, {@link admitGroup} and `maxEndpoints`.
@@ -218,7 +195,7 @@ export function judgeAddress(
   family: AddressFamily,
 ): Verdict {
   if (typeof address !== "string") return { ok: false, reason: "invalid" };
-  const parsed = parseIpAddress(address) ?? unmapIpv4(address);
+  const parsed = parseHostAddress(address);
   if (parsed === undefined) return { ok: false, reason: "invalid" };
   const key = addressKey(parsed);
   if (rangeSetHas(ANY_BUILT_IN[parsed.family], key)) {

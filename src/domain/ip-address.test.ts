@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type ParsedIpAddress, parseIpAddress } from "./ip-address.ts";
+import { type ParsedIpAddress, parseHostAddress, parseIpAddress } from "./ip-address.ts";
 
 test("parseIpAddress", async (t) => {
   const v4 = (canonical: string): ParsedIpAddress => ({ family: "IPv4", canonical });
@@ -89,6 +89,32 @@ test("parseIpAddress never throws and only returns canonical fixed points", () =
     fc.property(fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF:.% /") }), (text) => {
       const parsed = parseIpAddress(text);
       if (parsed !== undefined) assert.deepEqual(parseIpAddress(parsed.canonical), parsed);
+    }),
+  );
+});
+
+test("parseHostAddress: an IPv4-mapped address is the IPv4 address it stands for", () => {
+  fc.assert(
+    fc.property(fc.tuple(octet, octet, octet, octet), fc.boolean(), (octets, hex) => {
+      const [a = 0, b = 0, c = 0, d = 0] = octets;
+      const text = hex
+        ? `::ffff:${(a * 256 + b).toString(16)}:${(c * 256 + d).toString(16)}`
+        : `::ffff:${octets.join(".")}`;
+      assert.deepEqual(parseHostAddress(text), { family: "IPv4", canonical: octets.join(".") });
+    }),
+  );
+  const same = ["198.18.0.1", "2001:2::a", "::fffe:c612:1", "0:0:0:0:1:ffff:c612:1"];
+  for (const text of same) assert.deepEqual(parseHostAddress(text), parseIpAddress(text), text);
+  for (const text of ["::ffff:198.18.0.1/32", "::ffff:198.018.0.1", "::ffff:1.2.3", "x"]) {
+    assert.equal(parseHostAddress(text), undefined, text);
+  }
+});
+
+test("parseHostAddress never throws and agrees with parseIpAddress on every address it reads", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF:.% /") }), (text) => {
+      const direct = parseIpAddress(text);
+      if (direct !== undefined) assert.deepEqual(parseHostAddress(text), direct);
     }),
   );
 });

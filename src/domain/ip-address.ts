@@ -90,3 +90,20 @@ export function parseIpAddress(text: string): ParsedIpAddress | undefined {
   if (mapped) return undefined;
   return { family: "IPv6", canonical: formatIpv6(groups) };
 }
+
+/**
+ * Reads an address as the host it names: like {@link parseIpAddress}, except that an IPv4-mapped
+ * IPv6 address (`::ffff:a.b.c.d`, also written in hex as `::ffff:7f00:1`) is read as the IPv4
+ * address it stands for, since traffic to it goes there. For judging and denying addresses,
+ * never for choosing a slice's family.
+ */
+export function parseHostAddress(text: string): ParsedIpAddress | undefined {
+  const direct = parseIpAddress(text);
+  if (direct !== undefined || !text.includes(":")) return direct;
+  const groups = parseIpv6(text);
+  if (groups === undefined) return undefined;
+  const mapped = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
+  if (!mapped) return undefined;
+  const [high = 0, low = 0] = groups.slice(6);
+  return { family: "IPv4", canonical: [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".") };
+}
