@@ -14,6 +14,15 @@ test("no flags: every section at full size", () => {
   assert.deepEqual(o.nodes, { count: 1000, services: 10_000, resyncSeconds: undefined });
   assert.deepEqual(o.steady, { endpoints: 3000, resyncSeconds: 15 });
   assert.equal(o.updateDoc, false);
+  assert.equal(o.ipFamily, "ipv4");
+});
+
+test("--ip-family picks the burst section's families", () => {
+  for (const family of ["ipv4", "ipv6", "dual"]) {
+    const parsed = parseBenchOptions(["--only", "burst", "--ip-family", family]);
+    assert.ok(parsed.ok === true);
+    assert.equal(parsed.options.ipFamily, family);
+  }
 });
 
 test("--only, --sizes and --scale make a small development run", () => {
@@ -51,6 +60,8 @@ test("bad flags are refused with the flag named", () => {
     [["--scale", "2"], /--scale needs a number in \(0, 1\], got "2"/],
     [["--changes"], /--changes needs a value/],
     [["--fast"], /unknown flag "--fast"; see --help/],
+    [["--ip-family", "v6"], /--ip-family: "v6" is none of ipv4, ipv6, dual/],
+    [["--ip-family"], /--ip-family needs a value/],
   ];
   for (const [argv, message] of cases) {
     const parsed = parseBenchOptions(argv);

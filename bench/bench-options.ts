@@ -1,4 +1,5 @@
 // `npx node bench/run.ts [flags]`: which sections run, and at what size.
+import { IP_FAMILY_OPTIONS, type IpFamilyOption } from "../src/localcloud/address-plan.ts";
 
 export const sectionNames = [
   "core",
@@ -32,6 +33,8 @@ export interface BenchOptions {
   nodes: { count: number; services: number; resyncSeconds: number | undefined };
   steady: { endpoints: number; resyncSeconds: number };
   burstTrials: number;
+  /** Families of the burst section's clusters and Services (default "ipv4"). */
+  ipFamily: IpFamilyOption;
   /** Rewrite the figures between the markers in BENCHMARKS.md. */
   updateDoc: boolean;
 }
@@ -46,6 +49,7 @@ export const usage = `usage: npx node bench/run.ts [flags]
   --churn 50            propagation: changes per second under churn
   --resync 60           nodes: kubeburst's resyncPeriod in seconds (default: from the cold start)
   --burst-trials 20     burst: trials of the end-to-end burst latency
+  --ip-family ipv4      burst: ${IP_FAMILY_OPTIONS.join(", ")} (dual: requests to both ClusterIPs)
   --update-doc          write the figures into BENCHMARKS.md (between its markers)
   --help                this text
 `;
@@ -82,6 +86,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
   let churn = defaults.propagation.churnPerSecond;
   let resync: number | undefined;
   let burstTrials = defaults.burstTrials;
+  let ipFamily: IpFamilyOption = "ipv4";
   let updateDoc = false;
   try {
     for (let i = 0; i < argv.length; i++) {
@@ -132,6 +137,16 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         case "--burst-trials":
           burstTrials = positiveInt(flag, value());
           break;
+        case "--ip-family": {
+          const v = value();
+          if (!(IP_FAMILY_OPTIONS as readonly string[]).includes(v)) {
+            throw new Error(
+              `--ip-family: ${JSON.stringify(v)} is none of ${IP_FAMILY_OPTIONS.join(", ")}`,
+            );
+          }
+          ipFamily = v as IpFamilyOption;
+          break;
+        }
         case "--update-doc":
           updateDoc = true;
           break;
@@ -169,6 +184,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         resyncSeconds: defaults.steady.resyncSeconds,
       },
       burstTrials,
+      ipFamily,
       updateDoc,
     },
   };

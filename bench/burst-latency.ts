@@ -2,23 +2,26 @@
 // first request it serves through the production ClusterIP in the private cluster. Everything
 // real: the API servers, kube-controller-manager, kubeburst (as a process) and kube-proxy.
 import { BurstScenario } from "../src/demo/burst-scenario.ts";
+import type { IpFamilyOption } from "../src/localcloud/address-plan.ts";
 import type { BurstResult } from "./bench-results.ts";
 
 const RPS = 200;
 
-/** Runs `trials` trials (default: BURST_TRIALS or 20); undefined when not root. */
+/**
+ * Runs `trials` trials (default: BURST_TRIALS or 20) on clusters and Services of `ipFamily`
+ * (dual: the probe's requests go to both ClusterIPs); undefined when not root.
+ */
 export async function run(
   trials = Number(process.env.BURST_TRIALS ?? 20),
+  ipFamily: IpFamilyOption = "ipv4",
 ): Promise<BurstResult | undefined> {
   if (process.getuid?.() !== 0) {
     process.stdout.write("burst latency: skipped (needs root for network namespaces)\n");
     return undefined;
   }
-  const scenario = await BurstScenario.start({ log: () => {}, peakPods: 1 });
+  const scenario = await BurstScenario.start({ log: () => {}, peakPods: 1, ipFamily });
   const seen: { at: number; who: string | null }[] = [];
-  const traffic = scenario.cloud.streamFromNode(scenario.node, scenario.url, RPS, (at, who) =>
-    seen.push({ at, who }),
-  );
+  const traffic = scenario.stream(RPS, (at, who) => seen.push({ at, who }));
   const pod = scenario.peakPods[0]!;
   const target = `public/${pod.name}`;
   const latencies: number[] = [];
@@ -46,7 +49,7 @@ export async function run(
   const p50 = latencies[Math.floor((latencies.length - 1) / 2)]!;
   const max = latencies.at(-1)!;
   process.stdout.write(
-    `burst latency, peak pod Ready → first request it serves via the production ClusterIP (${latencies.length} trials, probe ${RPS} req/s):\n` +
+    `burst latency (${ipFamily}), peak pod Ready → first request it serves via the production ClusterIP (${latencies.length} trials, probe ${RPS} req/s):\n` +
       `  p50 ${p50} ms   max ${max} ms   (all: ${latencies.join(" ")})\n`,
   );
   return { trials: latencies.length, p50Ms: p50, maxMs: max, allMs: latencies };

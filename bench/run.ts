@@ -196,7 +196,7 @@ try {
   }
   await section(
     "burst",
-    () => burstLatency(options.burstTrials),
+    () => burstLatency(options.burstTrials, options.ipFamily),
     (f) => {
       results.burst = f;
     },

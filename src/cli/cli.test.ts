@@ -91,6 +91,9 @@ test("an invalid config file: exit code 2 and every problem with its field, for 
 test("usage errors exit 2; version exits 0", async () => {
   assert.equal((await kubeburst(["run"])).code, 2);
   assert.equal((await kubeburst(["no-such-command"])).code, 2);
+  const family = await kubeburst(["demo", "--ip-family", "ipv5"]);
+  assert.equal(family.code, 2, "checked before anything starts (no root needed)");
+  assert.match(family.stderr, /--ip-family.*'ipv5'.*ipv4, ipv6, dual/);
   const v = await kubeburst(["version"]);
   assert.equal(v.code, 0);
   assert.match(v.stdout, /Kubernetes v1\.\d+\.\d+/);

@@ -1,5 +1,6 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { demoCommand } from "../demo/demo-command.ts";
+import { IP_FAMILY_OPTIONS, type IpFamilyOption } from "../localcloud/address-plan.ts";
 import { checkCommand } from "./check-command.ts";
 import { runCommand } from "./run-command.ts";
 import { statusCommand } from "./status-command.ts";
@@ -66,7 +67,15 @@ export async function main(argv: string[]): Promise<number> {
       "no live display: print a per-phase summary; exit 0 only if traffic crossed as expected",
     )
     .option("--phase-seconds <n>", "how long each phase counts traffic", "6")
-    .action(async (opts: { json?: boolean; phaseSeconds: string }) => {
+    .addOption(
+      new Option(
+        "--ip-family <family>",
+        "address families of both clusters and Services (dual: traffic to both ClusterIPs)",
+      )
+        .choices(IP_FAMILY_OPTIONS)
+        .default("ipv4"),
+    )
+    .action(async (opts: { json?: boolean; phaseSeconds: string; ipFamily: IpFamilyOption }) => {
       const phaseSeconds = Number(opts.phaseSeconds);
       if (!(phaseSeconds > 0)) {
         process.stderr.write(
@@ -75,7 +84,11 @@ export async function main(argv: string[]): Promise<number> {
         code = exitCodes.usage;
         return;
       }
-      code = await demoCommand({ json: opts.json ?? false, phaseSeconds });
+      code = await demoCommand({
+        json: opts.json ?? false,
+        phaseSeconds,
+        ipFamily: opts.ipFamily,
+      });
     });
 
   try {

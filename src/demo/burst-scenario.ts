@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { KubeClient } from "../kube/kube-client.ts";
+import { familiesOf, type IpFamilyOption } from "../localcloud/address-plan.ts";
 import { KubeburstProcess } from "../localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalNode, type LocalPod } from "../localcloud/local-cloud.ts";
 import { applyRbacManifest } from "../localcloud/rbac-manifest.ts";
@@ -25,6 +26,11 @@ export interface ScenarioOptions {
    * can take one away.
    */
   leastPrivilege?: boolean;
+  /**
+   * Both clusters and both Services: "ipv4" (default), "ipv6" (IPv6-only clusters) or "dual"
+   * (dual-stack clusters, RequireDualStack Services; requests go to both ClusterIPs).
+   */
+  ipFamily?: IpFamilyOption;
 }
 
 const productionRbacFile = fileURLToPath(
@@ -48,8 +54,10 @@ export class BurstScenario {
   readonly mode: ScenarioMode;
   /** The private cluster's node: requests from here go through its kube-proxy. */
   readonly node: LocalNode;
-  /** `http://<production ClusterIP>:80/` */
+  /** `http://<production ClusterIP>:80/`, of its primary family. */
   readonly url: string;
+  /** One URL per ClusterIP of the production Service (two when dual-stack), primary first. */
+  readonly urls: readonly string[];
   readonly kubeburst: KubeburstProcess;
   /** The production pods, `web-1`… in private. */
   readonly productionPods: readonly LocalPod[];
@@ -64,7 +72,7 @@ export class BurstScenario {
     cloud: LocalCloud;
     mode: ScenarioMode;
     node: LocalNode;
-    url: string;
+    urls: string[];
     kubeburst: KubeburstProcess;
     dir: string;
     log: (line: string) => void;
@@ -74,7 +82,8 @@ export class BurstScenario {
     this.cloud = init.cloud;
     this.mode = init.mode;
     this.node = init.node;
-    this.url = init.url;
+    this.urls = init.urls;
+    this.url = init.urls[0]!;
     this.kubeburst = init.kubeburst;
     this.productionPods = init.productionPods;
     this.#dir = init.dir;
@@ -92,6 +101,9 @@ export class BurstScenario {
    */
   static async start(opts: ScenarioOptions): Promise<BurstScenario> {
     const mode = opts.mode ?? "endpointslice";
+    const ipFamily = opts.ipFamily ?? "ipv4";
+    // Only dual-stack needs saying: a single-stack Service takes its cluster's one family.
+    const ipFamilies = ipFamily === "dual" ? familiesOf(ipFamily) : undefined;
     const log = opts.log;
     const dir = await mkdtemp(path.join(tmpdir(), "kubeburst-scenario-"));
     let cloud: LocalCloud | undefined;
@@ -99,8 +111,8 @@ export class BurstScenario {
     try {
       cloud = await LocalCloud.start(
         [
-          { name: "private", controllerManager: true },
-          { name: "public", controllerManager: true },
+          { name: "private", controllerManager: true, ipFamily },
+          { name: "public", controllerManager: true, ipFamily },
         ],
         { log },
       );
@@ -140,6 +152,7 @@ export class BurstScenario {
       const svc = await createService(prod, {
         labels: { "kubeburst.io/role": "production" },
         ...(mode === "endpoints" ? {} : { selector: labels }),
+        ipFamilies,
       });
       if (mode === "endpoints") {
         // A selector-less Service: its Endpoints are the user's, listing the production pods.
@@ -152,14 +165,14 @@ export class BurstScenario {
             metadata: { name: SERVICE, namespace: NAMESPACE },
             subsets: [
               {
-                addresses: productionPods.map((p) => ({ ip: p.ip })),
+                addresses: productionPods.flatMap((p) => p.ips.map((ip) => ({ ip }))),
                 ports: [{ name: "http", port: PORT, protocol: "TCP" }],
               },
             ],
           },
         });
       }
-      await createService(peak, { labels: {}, selector: labels });
+      await createService(peak, { labels: {}, selector: labels, ipFamilies });
       let productionKubeconfig = cloud.cluster("private").kubeconfigPath;
       if (opts.leastPrivilege) {
         await applyRbacManifest(cloud, "private", productionRbacFile);
@@ -182,14 +195,14 @@ export class BurstScenario {
               name: "private",
               role: "production",
               kubeconfig: productionKubeconfig,
-              podCIDRs: [cloud.podRange("private")],
-              serviceCIDRs: [cloud.cluster("private").serviceCIDR],
+              podCIDRs: cloud.podRanges("private"),
+              serviceCIDRs: cloud.cluster("private").serviceCIDRs,
             },
             {
               name: "public",
               role: "peak",
               kubeconfig: cloud.cluster("public").kubeconfigPath,
-              allowedCIDRs: [cloud.podRange("public")],
+              allowedCIDRs: cloud.podRanges("public"),
             },
           ],
           mode,
@@ -199,12 +212,12 @@ export class BurstScenario {
       );
       kubeburst = await KubeburstProcess.start(configPath, dir);
       await kubeburst.waitReady();
-      log(`kubeburst running (${mode} mode)`);
+      log(`kubeburst running (${mode} mode, ${ipFamily})`);
       const scenario = new BurstScenario({
         cloud,
         mode,
         node,
-        url: `http://${svc.spec.clusterIP}:80/`,
+        urls: svc.spec.clusterIPs.map(clusterIpUrl),
         kubeburst,
         dir,
         log,
@@ -257,9 +270,35 @@ export class BurstScenario {
     await applyRbacManifest(this.cloud, "private", productionRbacFile, without);
   }
 
-  /** Sends `count` requests to the production ClusterIP from the private node. */
-  send(count: number): Promise<{ byPod: Record<string, number>; failed: number }> {
-    return this.cloud.httpFromNode(this.node, this.url, count);
+  /**
+   * Sends `count` requests to the production ClusterIPs from the private node, split evenly
+   * over them when there are two (dual-stack); who answered, summed.
+   */
+  async send(count: number): Promise<{ byPod: Record<string, number>; failed: number }> {
+    const byPod: Record<string, number> = {};
+    let failed = 0;
+    for (const [i, url] of this.urls.entries()) {
+      const share = Math.floor(count / this.urls.length) + (i < count % this.urls.length ? 1 : 0);
+      if (share === 0) continue;
+      const r = await this.cloud.httpFromNode(this.node, url, share);
+      failed += r.failed;
+      for (const [pod, n] of Object.entries(r.byPod)) byPod[pod] = (byPod[pod] ?? 0) + n;
+    }
+    return { byPod, failed };
+  }
+
+  /**
+   * {@link LocalCloud.streamFromNode} to every production ClusterIP at once, `rps` a second in
+   * all; stop() ends every stream.
+   */
+  stream(
+    rps: number,
+    onResponse: (at: number, who: string | null) => void,
+  ): { stop: () => Promise<void> } {
+    const streams = this.urls.map((url) =>
+      this.cloud.streamFromNode(this.node, url, rps / this.urls.length, onResponse),
+    );
+    return { stop: async () => void (await Promise.all(streams.map((s) => s.stop()))) };
   }
 
   /** Labels the peak Service `peak` (burst on) or removes the label (burst off). */
@@ -318,7 +357,7 @@ export class BurstScenario {
     const expected = this.productionPods.map((p) => `private/${p.name}`).sort();
     if (expected.length === 0) return; // nothing serves production on its own
     // 20 requests over 2 pods miss one of them with probability 2^-19: a miss means unprogrammed.
-    const batch = 10 * expected.length;
+    const batch = 10 * expected.length * this.urls.length; // 10 per pod per ClusterIP
     const started = Date.now();
     let last: { byPod: Record<string, number>; failed: number } | undefined;
     while (Date.now() - started < DATA_PATH_TIMEOUT_MS) {
@@ -331,7 +370,7 @@ export class BurstScenario {
       await sleep(200);
     }
     throw new Error(
-      `production's data path did not serve ${this.url} from ${this.node.cluster}/${this.node.name} within ${DATA_PATH_TIMEOUT_MS} ms: expected answers from ${expected.join(", ")} and no failures, last batch ${JSON.stringify(last)}`,
+      `production's data path did not serve ${this.urls.join(" and ")} from ${this.node.cluster}/${this.node.name} within ${DATA_PATH_TIMEOUT_MS} ms: expected answers from ${expected.join(", ")} and no failures, last batch ${JSON.stringify(last)}`,
     );
   }
 
@@ -340,10 +379,19 @@ export class BurstScenario {
   }
 }
 
+/** `http://<ip>:80/`, with brackets around an IPv6 address. */
+function clusterIpUrl(ip: string): string {
+  return ip.includes(":") ? `http://[${ip}]:80/` : `http://${ip}:80/`;
+}
+
 async function createService(
   client: KubeClient,
-  opts: { labels: Record<string, string>; selector?: Record<string, string> },
-): Promise<{ spec: { clusterIP: string } }> {
+  opts: {
+    labels: Record<string, string>;
+    selector?: Record<string, string>;
+    ipFamilies: readonly string[] | undefined;
+  },
+): Promise<{ spec: { clusterIPs: string[] } }> {
   return client.request({
     method: "POST",
     path: `/api/v1/namespaces/${NAMESPACE}/services`,
@@ -353,6 +401,9 @@ async function createService(
       metadata: { name: SERVICE, namespace: NAMESPACE, labels: opts.labels },
       spec: {
         ...(opts.selector ? { selector: opts.selector } : {}),
+        ...(opts.ipFamilies
+          ? { ipFamilies: opts.ipFamilies, ipFamilyPolicy: "RequireDualStack" }
+          : {}),
         ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: PORT }],
       },
     },

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { IpFamilyOption } from "../localcloud/address-plan.ts";
 import { findK8sBinaries } from "../localcloud/k8s-binaries.ts";
 import { BurstScenario } from "./burst-scenario.ts";
 import { type PhaseSummary, TrafficTally } from "./traffic-tally.ts";
@@ -11,6 +12,8 @@ export interface DemoOptions {
   json: boolean;
   /** How long each phase counts traffic once the change has taken effect. */
   phaseSeconds: number;
+  /** Families of both clusters and Services (default "ipv4"). */
+  ipFamily: IpFamilyOption;
 }
 
 /** One step of the story: what changes, and which cluster should serve afterwards. */
@@ -93,16 +96,20 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   process.once("SIGINT", onInterrupt);
   process.once("SIGTERM", onInterrupt);
 
-  say("starting two local clusters (private: production, public: peak) and kubeburst…");
+  say(
+    `starting two local ${opts.ipFamily} clusters (private: production, public: peak) and kubeburst…`,
+  );
   let scenario: BurstScenario | undefined;
   const summaries: PhaseSummary[] = [];
   try {
-    scenario = await BurstScenario.start({ log: (line) => say(`  ${line}`) });
+    scenario = await BurstScenario.start({
+      log: (line) => say(`  ${line}`),
+      ipFamily: opts.ipFamily,
+    });
     if (stop.signal.aborted) return 130;
     const tally = new TrafficTally();
-    const traffic = scenario.cloud.streamFromNode(scenario.node, scenario.url, 40, (at, who) =>
-      tally.record(at, who),
-    );
+    // Over both ClusterIPs when dual-stack, so both families visibly cross.
+    const traffic = scenario.stream(40, (at, who) => tally.record(at, who));
     const live = !opts.json && process.stdout.isTTY;
     try {
       for (const phase of PHASES) {
