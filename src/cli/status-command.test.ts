@@ -11,6 +11,7 @@ kubeburst_cluster_state{cluster="public",state="unreachable"} 1
 kubeburst_cluster_withdrawn{cluster="public"} 1
 kubeburst_refused_endpoints{cluster="public",reason="not-allowed"} 2
 kubeburst_refused_endpoints{cluster="public",reason="cap"} 0
+kubeburst_left_out_endpoints{cluster="public",reason="family-mismatch"} 3
 kubeburst_writer_writes_total{verb="apply",result="ok"} 7
 kubeburst_writer_writes_total{verb="delete",result="ok"} 1
 kubeburst_writer_writes_total{verb="apply",result="error"} 1
@@ -21,7 +22,7 @@ kubeburst_queue_depth{queue="write"} 3
 
 test("parseMetrics reads names, labels and values, and skips comments", () => {
   const samples = parseMetrics(metrics);
-  assert.equal(samples.length, 13);
+  assert.equal(samples.length, 14);
   assert.deepEqual(samples[0], {
     name: "kubeburst_cluster_state",
     labels: { cluster: "private", state: "synced" },
@@ -65,7 +66,7 @@ test("formatStatus: readiness, each cluster's state, withdrawn peaks, refusals a
     [
       "ready: no (waiting for the first sync of public)",
       "  private: synced",
-      "  public: unreachable, endpoints withdrawn (failed for longer than staleTTL), refused not-allowed=2",
+      "  public: unreachable, endpoints withdrawn (failed for longer than staleTTL), refused not-allowed=2, left out family-mismatch=3",
       "writes: 8 ok, 1 failed; 40 reconciles found nothing to do",
       "queues: input 0, write 3",
     ].join("\n"),

@@ -35,12 +35,15 @@ export function formatStatus(ready: { status: number; text: string }, samples: S
       `production's own ranges: ${ranges.value === 1 ? "known" : "not read yet (no peak endpoint is admitted)"}`,
     );
   }
-  const clusters = new Map<string, { state: string; withdrawn: boolean; refused: string[] }>();
+  const clusters = new Map<
+    string,
+    { state: string; withdrawn: boolean; refused: string[]; leftOut: string[] }
+  >();
   const entry = (c: string | undefined) => {
     const name = c ?? "?";
     let e = clusters.get(name);
     if (!e) {
-      e = { state: "unknown", withdrawn: false, refused: [] };
+      e = { state: "unknown", withdrawn: false, refused: [], leftOut: [] };
       clusters.set(name, e);
     }
     return e;
@@ -54,10 +57,14 @@ export function formatStatus(ready: { status: number; text: string }, samples: S
   for (const s of of("kubeburst_refused_endpoints")) {
     if (s.value > 0) entry(s.labels.cluster).refused.push(`${s.labels.reason}=${s.value}`);
   }
+  for (const s of of("kubeburst_left_out_endpoints")) {
+    if (s.value > 0) entry(s.labels.cluster).leftOut.push(`${s.labels.reason}=${s.value}`);
+  }
   for (const [name, e] of [...clusters].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const parts = [`${name}: ${e.state}`];
     if (e.withdrawn) parts.push("endpoints withdrawn (failed for longer than staleTTL)");
     if (e.refused.length > 0) parts.push(`refused ${e.refused.sort().join(" ")}`);
+    if (e.leftOut.length > 0) parts.push(`left out ${e.leftOut.sort().join(" ")}`);
     lines.push(`  ${parts.join(", ")}`);
   }
   const sum = (name: string, labels: Record<string, string> = {}) =>
