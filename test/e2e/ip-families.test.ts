@@ -329,6 +329,44 @@ describe("IPv4, IPv6 and dual-stack through kube-proxy", { timeout: 900_000 }, (
     });
   });
 
+  test("upgraded to dual-stack, that Service imports the IPv6 side too; downgraded, it is withdrawn", async () => {
+    const leftOut = () =>
+      kbDual!.metric("kubeburst_left_out_endpoints", {
+        cluster: "public",
+        reason: "family-mismatch",
+      });
+    const patchFamilies = (spec: object) =>
+      api("private").request<V1Service>({
+        method: "PATCH",
+        path: `/api/v1/namespaces/${NS}/services/four`,
+        contentType: "application/merge-patch+json",
+        body: { spec },
+      });
+    const upgraded = await patchFamilies({
+      ipFamilyPolicy: "RequireDualStack",
+      ipFamilies: ["IPv4", "IPv6"],
+    });
+    assert.equal(upgraded.spec?.clusterIPs?.length, 2);
+    const expected = ["private/prod-1", ...peakPods().map((p) => `public/${p.name}`)].sort();
+    await timed("the new IPv6 ClusterIP reaches the peak pods too", async () => {
+      const r = await sendToEach(nodeDual, upgraded, 40);
+      for (const [ip, got] of Object.entries(r)) {
+        assert.deepEqual(Object.keys(got.byPod).sort(), expected, `${ip}: ${JSON.stringify(got)}`);
+      }
+    });
+    assert.deepEqual(Object.keys(await ours("private", "four")).sort(), ["IPv4", "IPv6"]);
+    await timed("nothing is left out any more", async () => assert.equal(await leftOut(), 0));
+
+    await patchFamilies({ ipFamilyPolicy: "SingleStack", ipFamilies: ["IPv4"] });
+    await timed(
+      "downgraded, the IPv6 slice is withdrawn and counted as left out again",
+      async () => {
+        assert.deepEqual(Object.keys(await ours("private", "four")), ["IPv4"]);
+        assert.equal(await leftOut(), 2);
+      },
+    );
+  });
+
   test("IPv6 hostile addresses never reach an IPv6-only production, each refusal counted", async () => {
     await noRefusals("no refusals before");
     await createService(api("private6"), { namespace: NS, name: "hostile", labels: PRODUCTION });
