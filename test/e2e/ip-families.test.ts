@@ -492,4 +492,65 @@ describe("IPv4, IPv6 and dual-stack through kube-proxy", { timeout: 900_000 }, (
     });
     await removeSlices(["mapped-v4", "mapped-v6"]);
   });
+
+  test("IPv4 hostile addresses the API server would refuse never reach production either", async () => {
+    await noRefusals("no refusals before");
+    await createService(api("private"), { namespace: NS, name: "hostile4", labels: PRODUCTION });
+    await createService(api("public"), {
+      namespace: NS,
+      name: "hostile4",
+      labels: PEAK,
+      ipFamilies: ["IPv4"],
+    });
+    const allowed = podAddress(PUBLIC_INDEX, 192);
+    const prodService4 = cloud.cluster("private").serviceCIDRs[0]!.replace(/0\/24$/, "1");
+    await putUnvalidatedSlice(cloud.cluster("public"), {
+      namespace: NS,
+      service: "hostile4",
+      name: "hostile-v4",
+      addressType: "IPv4",
+      addresses: [
+        allowed,
+        "0.0.0.0",
+        "127.0.0.1",
+        "169.254.169.254",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        cloud.nodes("private")[0]!.address, // discovered from its Node
+        prodService4, // discovered from its ServiceCIDR
+        "198.18.200.1", // outside the peak's allowed ranges
+      ],
+    });
+    await timed("only the allowed address is written", async () => {
+      assert.deepEqual(await ours("private", "hostile4"), { IPv4: [allowed] });
+    });
+    const refused = (reason: string) =>
+      kbDual!.metric("kubeburst_refused_endpoints", { cluster: "public", reason });
+    const reasons = [
+      "unspecified",
+      "loopback",
+      "link-local",
+      "multicast",
+      "reserved",
+      "broadcast",
+      "production-range",
+      "not-allowed",
+    ];
+    await timed("each refusal is counted by reason", async () => {
+      const counts: Record<string, number> = {};
+      for (const reason of reasons) counts[reason] = await refused(reason);
+      assert.deepEqual(counts, {
+        ...Object.fromEntries(reasons.map((r) => [r, 1])),
+        "production-range": 2,
+      });
+    });
+    await timed("the production Service gets a Warning Event naming them", async () => {
+      assertRefusedEvent(await eventsAbout(api("private"), NS, "hostile4"), [
+        /^9 endpoint\(s\) from cluster public refused: /,
+        /169\.254\.169\.254 \(link-local\)/,
+      ]);
+    });
+    await removeSlices(["hostile-v4"]);
+  });
 });
