@@ -474,6 +474,7 @@ export class LocalCloud {
    * Adds `count` API-only nodes in bulk: Node objects named `api-node-<k>`, each with a pod CIDR
    * and an InternalIP from the address plan's API-only node range, reported Ready. No namespace,
    * no kube-proxy: for control-plane benchmarks that need a production cluster with many nodes.
+   * Their addresses are IPv4 whatever the cluster's family (the benchmarks run IPv4 clusters).
    * `concurrency` requests are in flight at once (default 16).
    */
   async addApiNodes(
@@ -535,6 +536,9 @@ export class LocalCloud {
    */
   async addLargeServiceRange(clusterName: string): Promise<string> {
     const state = this.#state(clusterName);
+    if (state.plane.ipFamily === "ipv6") {
+      throw new Error(`cluster ${clusterName} is IPv6-only; the large Service ranges are IPv4`);
+    }
     const held = new Set([...this.#clusters.values()].flatMap((c) => c.extraServiceRanges));
     const own = largeServiceRanges.find((r) => state.extraServiceRanges.includes(r));
     if (own) return own;
