@@ -223,6 +223,7 @@ describe("IPv4, IPv6 and dual-stack through kube-proxy", { timeout: 900_000 }, (
       const [only] = Object.values(r);
       assert.equal(Object.keys(r).length, 1);
       assert.deepEqual(Object.keys(only!.byPod).sort(), expected, JSON.stringify(r));
+      assert.equal(only!.failed, 0, JSON.stringify(r));
     });
     assert.deepEqual(await ours("private6", "six"), {
       IPv6: peakPods()
@@ -253,13 +254,17 @@ describe("IPv4, IPv6 and dual-stack through kube-proxy", { timeout: 900_000 }, (
       "requests to both ClusterIPs reach the production pod and both peak pods",
       async () => {
         const r = await sendToEach(nodeDual, svc, 40);
-        assert.equal(Object.keys(r).length, 2, JSON.stringify(svc.spec?.clusterIPs));
+        assert.deepEqual(
+          Object.keys(r).map((ip) => (ip.includes(":") ? "IPv6" : "IPv4")),
+          ["IPv4", "IPv6"],
+        );
         for (const [ip, got] of Object.entries(r)) {
           assert.deepEqual(
             Object.keys(got.byPod).sort(),
             expected,
             `${ip}: ${JSON.stringify(got)}`,
           );
+          assert.equal(got.failed, 0, `${ip}: ${JSON.stringify(got)}`);
         }
       },
     );
@@ -301,6 +306,7 @@ describe("IPv4, IPv6 and dual-stack through kube-proxy", { timeout: 900_000 }, (
       const r = await sendToEach(nodeDual, svc, 40);
       const [only] = Object.values(r);
       assert.deepEqual(Object.keys(only!.byPod).sort(), expected, JSON.stringify(r));
+      assert.equal(only!.failed, 0, JSON.stringify(r));
     });
     await timed("the IPv6 side is reported: Event, log and metric", async () => {
       const events = await eventsAbout(api("private"), NS, "four");
@@ -352,6 +358,7 @@ describe("IPv4, IPv6 and dual-stack through kube-proxy", { timeout: 900_000 }, (
       const r = await sendToEach(nodeDual, upgraded, 40);
       for (const [ip, got] of Object.entries(r)) {
         assert.deepEqual(Object.keys(got.byPod).sort(), expected, `${ip}: ${JSON.stringify(got)}`);
+        assert.equal(got.failed, 0, `${ip}: ${JSON.stringify(got)}`);
       }
     });
     assert.deepEqual(Object.keys(await ours("private", "four")).sort(), ["IPv4", "IPv6"]);
