@@ -12,7 +12,8 @@
 #   KUBEBURST_CACHE   cache root (default: <repo>/.cache/image)
 #
 # Needs root (podman's storage, mmdebstrap's root mode); installs podman, mmdebstrap and runc
-# from Debian on first use. RUN steps use chroot isolation: no OCI runtime, no cgroup. Output: the image, and its name on the last line of stdout.
+# from Debian on first use. RUN steps use chroot isolation: no OCI runtime, no cgroup.
+# Output: the image, and its name on the last line of stdout.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
