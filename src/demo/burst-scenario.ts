@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { KubeClient } from "../kube/kube-client.ts";
-import { KubeburstProcess } from "../localcloud/kubeburst-process.ts";
+import { type KubeburstLauncher, KubeburstProcess } from "../localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalNode, type LocalPod } from "../localcloud/local-cloud.ts";
 import { applyRbacManifest } from "../localcloud/rbac-manifest.ts";
 
@@ -25,6 +25,8 @@ export interface ScenarioOptions {
    * can take one away.
    */
   leastPrivilege?: boolean;
+  /** How kubeburst is started (default: this clone's `bin/kubeburst.js`); replicas too. */
+  launch?: KubeburstLauncher;
 }
 
 const productionRbacFile = fileURLToPath(
@@ -55,6 +57,7 @@ export class BurstScenario {
   readonly productionPods: readonly LocalPod[];
   readonly #dir: string;
   readonly #log: (line: string) => void;
+  readonly #launch: KubeburstLauncher | undefined;
   /** Every replica started, the first one included: close() stops them all. */
   readonly #replicas: KubeburstProcess[] = [];
   #peakPods: LocalPod[];
@@ -70,6 +73,7 @@ export class BurstScenario {
     log: (line: string) => void;
     productionPods: LocalPod[];
     peakPods: LocalPod[];
+    launch: KubeburstLauncher | undefined;
   }) {
     this.cloud = init.cloud;
     this.mode = init.mode;
@@ -79,6 +83,7 @@ export class BurstScenario {
     this.productionPods = init.productionPods;
     this.#dir = init.dir;
     this.#log = init.log;
+    this.#launch = init.launch;
     this.#peakPods = init.peakPods;
     this.#nextPeak = init.peakPods.length + 1;
     this.#replicas.push(init.kubeburst);
@@ -197,7 +202,7 @@ export class BurstScenario {
           ...opts.config,
         }),
       );
-      kubeburst = await KubeburstProcess.start(configPath, dir);
+      kubeburst = await KubeburstProcess.start(configPath, dir, "kubeburst", opts.launch);
       await kubeburst.waitReady();
       log(`kubeburst running (${mode} mode)`);
       const scenario = new BurstScenario({
@@ -210,6 +215,7 @@ export class BurstScenario {
         log,
         productionPods,
         peakPods,
+        launch: opts.launch,
       });
       await scenario.#waitForProductionDataPath();
       return scenario;
@@ -244,7 +250,7 @@ export class BurstScenario {
    * kill), logging to `<name>.log`; close() stops it. Resolves once it serves /metrics.
    */
   async startReplica(name: string): Promise<KubeburstProcess> {
-    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name);
+    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name, this.#launch);
     this.#replicas.push(kb);
     return kb;
   }
