@@ -6,6 +6,7 @@ ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 COPY package.json package-lock.json ./
 # --ignore-scripts: the `node` devDependency would download a second Node binary; the image has one.
 # The optional secret "npm-ca" is a CA bundle for a TLS-intercepting proxy between npm and its registry.
