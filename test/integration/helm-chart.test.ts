@@ -11,14 +11,15 @@ import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { parseClusterSecret } from "../../src/config/cluster-spec.ts";
 import { parseConfig } from "../../src/config/load-config.ts";
 import { CLUSTER_SECRET_LABEL } from "../../src/discovery/cluster-sources.ts";
-import type { KubeClient } from "../../src/kube/kube-client.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
 import {
   CHART_DIR,
+  objectPath,
   type RenderedObject,
   renderChart,
   runHelm,
   runHelmWithValues,
+  serverSideApply,
 } from "../support/helm.ts";
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
@@ -337,23 +338,6 @@ describe("Helm chart: lint and template", { timeout: 900_000 }, () => {
     }
   });
 });
-
-/** The REST path of a rendered object (every kind the chart renders is a regular plural). */
-function objectPath(obj: RenderedObject): string {
-  const base = obj.apiVersion.includes("/") ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
-  const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : "";
-  return `${base}${ns}/${obj.kind.toLowerCase()}s/${obj.metadata.name}`;
-}
-
-async function serverSideApply(client: KubeClient, obj: RenderedObject): Promise<Any> {
-  return client.request({
-    method: "PATCH",
-    path: objectPath(obj),
-    query: { fieldManager: "helm-chart-test", force: true },
-    contentType: "application/apply-patch+yaml",
-    body: obj,
-  });
-}
 
 describe("Helm chart: the rendered manifests on a real API server", { timeout: 900_000 }, () => {
   let cloud: LocalCloud | undefined;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
+import type { KubeClient } from "../../src/kube/kube-client.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -87,4 +88,25 @@ export async function renderChart(
   return parseAllDocuments(stdout)
     .map((doc) => doc.toJS() as RenderedObject | null)
     .filter((obj): obj is RenderedObject => obj !== null);
+}
+
+/** The REST path of a rendered object (every kind the chart renders has a regular plural). */
+export function objectPath(obj: RenderedObject): string {
+  const base = obj.apiVersion.includes("/") ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
+  const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : "";
+  return `${base}${ns}/${obj.kind.toLowerCase()}s/${obj.metadata.name}`;
+}
+
+/** Server-side apply of one rendered object, as `kubectl apply --server-side` does; the stored object. */
+export function serverSideApply(
+  client: KubeClient,
+  obj: RenderedObject,
+): Promise<{ metadata: { name: string; resourceVersion: string } }> {
+  return client.request({
+    method: "PATCH",
+    path: objectPath(obj),
+    query: { fieldManager: "kubeburst-chart-test", force: true },
+    contentType: "application/apply-patch+yaml",
+    body: obj,
+  });
 }
