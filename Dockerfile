@@ -26,7 +26,8 @@ COPY bin ./bin
 ENV NODE_ENV=production
 # Any non-root UID works: kubeburst writes no file (logs go to stderr), so the root filesystem can
 # be read-only. Node runs as PID 1 without a shell in between; `kubeburst run` handles SIGTERM and
-# SIGINT itself (a clean stop, exit 0).
+# SIGINT itself (a clean stop, exit 0). Node reaps its own children (exec credential plugins);
+# a plugin that leaves orphans of its own needs an init (`docker run --init`, or tini).
 USER 65532:65532
 ENTRYPOINT ["node", "/app/bin/kubeburst.js"]
 CMD ["--help"]

@@ -73,6 +73,12 @@ secret=()
 # A TLS-intercepting proxy's CA, as npm on this machine uses it (see the Dockerfile's npm-ca).
 [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ] && secret=(--secret "id=npm-ca,src=$NODE_EXTRA_CA_CERTS")
 say "building $IMAGE from $base"
+previous=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 podman build --quiet --pull=never --network=host --layers --isolation=chroot \
   --build-arg "NODE_IMAGE=$base" "${secret[@]}" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >/dev/null
+# The image this build replaced would stay behind untagged at every change; its build cache stays.
+current=$(podman image inspect --format '{{.Id}}' "$IMAGE")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 echo "$IMAGE"
