@@ -2,17 +2,17 @@
 # Builds Helm from its published Go module, pinned, for the chart's tests (`helm lint`,
 # `helm template`). Cached like the Kubernetes binaries (scripts/k8s-bin.sh).
 #
-#   HELM_VERSION      Helm version to build (default below)
-#   KUBEBURST_HELM    an existing helm executable: used as is, nothing is built
-#   KUBEBURST_CACHE   cache root (default: <repo>/.cache/helm)
+#   HELM_VERSION          Helm version to build (default below)
+#   KUBEBURST_HELM        an existing helm executable: used as is, nothing is built
+#   KUBEBURST_HELM_CACHE  cache root (default: <repo>/.cache/helm)
 #
-# Output: $KUBEBURST_CACHE/<version>/helm, and a stable link $KUBEBURST_CACHE/helm to it.
+# Output: <cache>/<version>/helm, and a stable link <cache>/helm to it.
 # Does nothing when the binary is already there.
 set -euo pipefail
 
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${KUBEBURST_CACHE:-$ROOT/.cache/helm}
+CACHE=${KUBEBURST_HELM_CACHE:-$ROOT/.cache/helm}
 
 link_current() { mkdir -p "$CACHE"; ln -sfn "$1" "$CACHE/helm.tmp" && mv -T "$CACHE/helm.tmp" "$CACHE/helm"; }
 

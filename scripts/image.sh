@@ -9,7 +9,7 @@
 #   DEBIAN_SUITE      the base's Debian release (default bookworm)
 #   DEBIAN_MIRROR     where mmdebstrap fetches packages (default http://deb.debian.org/debian)
 #   NPM_VERSION       the npm put into the base (the build stage runs `npm ci`)
-#   KUBEBURST_CACHE   cache root (default: <repo>/.cache/image)
+#   KUBEBURST_IMAGE_CACHE  where the base image's root filesystem is kept (default: <repo>/.cache/image)
 #
 # Needs root (podman's storage, mmdebstrap's root mode); installs podman, mmdebstrap and runc
 # from Debian on first use. RUN steps use chroot isolation: no OCI runtime, no cgroup.
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${KUBEBURST_CACHE:-$ROOT/.cache/image}
+CACHE=${KUBEBURST_IMAGE_CACHE:-$ROOT/.cache/image}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 NPM_VERSION=${NPM_VERSION:-11.21.2}

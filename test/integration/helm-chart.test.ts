@@ -333,6 +333,20 @@ describe("Helm chart: lint and template", { timeout: 900_000 }, () => {
       const dashboard = objects.find((o) => o.metadata.name === "kubeburst-dashboard") as Any;
       assert.equal(dashboard.metadata.labels.grafana_dashboard, "1");
       assert.equal(JSON.parse(dashboard.data["kubeburst.json"]).title, "kubeburst");
+
+      // A whole PrometheusRule in the file gives the same groups; a file without any is refused.
+      await writeFile(
+        path.join(chart, "files/prometheus-rules.yaml"),
+        JSON.stringify({
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          spec: { groups },
+        }),
+      );
+      const fromObject = await renderChart([enabled], { chartDir: chart });
+      assert.deepEqual((only(fromObject, "PrometheusRule") as Any).spec.groups, groups);
+      await writeFile(path.join(chart, "files/prometheus-rules.yaml"), "rules: []\n");
+      await assert.rejects(renderChart([enabled], { chartDir: chart }), /has no groups/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,8 @@ import type { KubeClient } from "../../src/kube/kube-client.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const helmHome = path.join(root, ".cache/helm/home");
+const helmCache = process.env.KUBEBURST_HELM_CACHE ?? path.join(root, ".cache/helm");
+const helmHome = path.join(helmCache, "home");
 
 /** The repository's chart. */
 export const CHART_DIR = path.join(root, "charts/kubeburst");
@@ -26,12 +27,12 @@ let helmPath: Promise<string> | undefined;
 
 /**
  * The pinned Helm built from its Go module by `scripts/helm-bin.sh` (built on first use, then
- * cached in `.cache/helm`).
+ * cached in `.cache/helm`, or `KUBEBURST_HELM_CACHE`).
  */
 function helm(): Promise<string> {
   helmPath ??= run("bash", [path.join(root, "scripts/helm-bin.sh")], {
     maxBuffer: 16 << 20,
-  }).then(() => path.join(root, ".cache/helm/helm"));
+  }).then(() => path.join(helmCache, "helm"));
   return helmPath;
 }
 
