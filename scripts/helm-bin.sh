@@ -25,7 +25,7 @@ fi
 
 OUT=$CACHE/$HELM_VERSION/helm
 if [ -x "$OUT" ]; then
-  link_current "$OUT"
+  link_current "$HELM_VERSION/helm"  # relative: the cache may be shared by several clones
   echo "helm-bin: Helm $HELM_VERSION present in $OUT"
   exit 0
 fi
@@ -43,5 +43,5 @@ GOBIN="$CACHE/$HELM_VERSION/partial" go install -trimpath \
   "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
 mv "$CACHE/$HELM_VERSION/partial/helm" "$OUT"
 rmdir "$CACHE/$HELM_VERSION/partial"
-link_current "$OUT"
+link_current "$HELM_VERSION/helm"
 echo "helm-bin: built Helm $HELM_VERSION into $OUT"
