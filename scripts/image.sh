@@ -8,6 +8,7 @@
 #   IMAGE             the tag to build (default localhost/kubeburst:<package.json version>)
 #   DEBIAN_SUITE      the base's Debian release (default bookworm)
 #   DEBIAN_MIRROR     where mmdebstrap fetches packages (default http://deb.debian.org/debian)
+#   DEBIAN_SECURITY   the security updates' archive (default http://deb.debian.org/debian-security)
 #   NPM_VERSION       the npm put into the base (the build stage runs `npm ci`)
 #   KUBEBURST_IMAGE_CACHE  where the base image's root filesystem is kept (default: <repo>/.cache/image)
 #
@@ -20,6 +21,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${KUBEBURST_IMAGE_CACHE:-$ROOT/.cache/image}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+# Bump when the way the base is made changes: its tag, and so the cache, follow.
+BASE_RECIPE=2
 NPM_VERSION=${NPM_VERSION:-11.21.2}
 say() { echo "image: $*" >&2; }
 
@@ -42,7 +46,7 @@ node_bin=$(readlink -f "$ROOT/node_modules/node/bin/node" 2>/dev/null || true)
 node_version=$("$node_bin" --version)
 version=$("$node_bin" -p 'require(process.argv[1]).version' "$ROOT/package.json")
 IMAGE=${IMAGE:-localhost/kubeburst:$version}
-base="localhost/kubeburst-node:${node_version#v}-npm$NPM_VERSION-$DEBIAN_SUITE"
+base="localhost/kubeburst-node:${node_version#v}-npm$NPM_VERSION-$DEBIAN_SUITE-$BASE_RECIPE"
 mkdir -p "$CACHE"
 
 if ! podman image exists "$base"; then
@@ -62,7 +66,8 @@ if ! podman image exists "$base"; then
       --customize-hook='mkdir -p "$1/usr/local/lib/node_modules/npm" && tar -xzf "$NPM_TGZ" -C "$1/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner' \
       --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
       --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/usr/share/doc/* "$1"/usr/share/man/*' \
-      "$DEBIAN_SUITE" "$tar.partial" "$DEBIAN_MIRROR"
+      "$DEBIAN_SUITE" "$tar.partial" "$DEBIAN_MIRROR" \
+      "deb $DEBIAN_SECURITY $DEBIAN_SUITE-security main"
     mv "$tar.partial" "$tar"
   fi
   say "importing $base"

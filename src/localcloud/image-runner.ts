@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { chmod, chown, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseYaml, stringify } from "yaml";
@@ -15,6 +16,8 @@ const IMAGE_UID = 65532;
 /** Where the config and kubeconfigs are mounted, read-only, inside the container. */
 const MOUNT = "/etc/kubeburst";
 const CGROUP_ROOT = "/sys/fs/cgroup";
+/** How long a cgroup of ours may stay busy after its processes were stopped. */
+const CGROUP_EMPTY_TIMEOUT_MS = 30_000;
 
 /**
  * Runs the kubeburst image built by `make image` (scripts/image.sh) with podman, as a cluster
@@ -163,5 +166,17 @@ async function removeDirsDepthFirst(dir: string): Promise<void> {
   for (const entry of entries) {
     if (entry.isDirectory()) await removeDirsDepthFirst(path.join(dir, entry.name));
   }
-  await rmdir(dir);
+  // conmon may still be leaving its cgroup when podman has returned: EBUSY until it is gone.
+  const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || Date.now() > deadline) throw err;
+    }
+    await sleep(100);
+  }
 }
