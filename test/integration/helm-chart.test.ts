@@ -1,6 +1,7 @@
 // The Helm chart (issue #11): `helm lint`, `helm template` with default and other values, its
 // RBAC kept equal to deploy/rbac-production.yaml, and every object it renders accepted by a real
-// API server (server-side apply). Helm is the pinned build of scripts/helm-bin.sh.
+// API server (server-side apply, and helm install / upgrade / uninstall). Helm is the pinned
+// build of scripts/helm-bin.sh.
 import assert from "node:assert/strict";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -400,5 +401,43 @@ describe("Helm chart: the rendered manifests on a real API server", { timeout: 9
       path: "/apis/rbac.authorization.k8s.io/v1/clusterroles/other-kubeburst",
     });
     assert.deepEqual(normalRules(stored.rules), normalRules(only(deploy, "ClusterRole").rules));
+  });
+  test("helm install, upgrade and uninstall against production's API server", async () => {
+    const production = (cloud as LocalCloud).cluster("production");
+    const client = production.client;
+    const kube = ["--kubeconfig", production.kubeconfigPath, "--namespace", "life"];
+    const deploymentPath = "/apis/apps/v1/namespaces/life/deployments/life-kubeburst";
+    await runHelm(["install", "life", CHART_DIR, ...kube, "--create-namespace"]);
+    const installed = await client.request<Any>({ method: "GET", path: deploymentPath });
+    assert.equal(installed.spec.replicas, 2);
+
+    await runHelmWithValues(
+      ["upgrade", "life", CHART_DIR, ...kube],
+      [{ replicaCount: 3, peakClusters: OTHER_VALUES.peakClusters }],
+    );
+    const upgraded = await client.request<Any>({ method: "GET", path: deploymentPath });
+    assert.equal(upgraded.spec.replicas, 3);
+    const secrets = await client.request<Any>({
+      method: "GET",
+      path: "/api/v1/namespaces/life/secrets",
+      query: { labelSelector: CLUSTER_SECRET_LABEL },
+    });
+    assert.deepEqual(secrets.items.map((i: Any) => i.metadata.name).sort(), [
+      "life-kubeburst-peak-edge",
+      "life-kubeburst-peak-public",
+    ]);
+
+    await runHelm(["uninstall", "life", ...kube, "--wait"]);
+    await assert.rejects(
+      client.request({ method: "GET", path: deploymentPath }),
+      (err: Any) => err.kind === "not-found",
+    );
+    await assert.rejects(
+      client.request({
+        method: "GET",
+        path: "/apis/rbac.authorization.k8s.io/v1/clusterroles/life-kubeburst",
+      }),
+      (err: Any) => err.kind === "not-found",
+    );
   });
 });
