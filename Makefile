@@ -4,12 +4,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := deps
 
 K8S_VERSION ?= v1.37.2
+HELM_VERSION ?= v3.22.0
 NPM_STAMP := node_modules/.kubeburst-install-stamp
 # Unit tests sit next to the code; integration and end-to-end tests run on the local cloud.
 UNIT_TESTS := "src/**/*.test.ts" "bench/**/*.test.ts"
 CLOUD_TESTS := "test/integration/**/*.test.ts" "test/e2e/**/*.test.ts"
 
-.PHONY: deps system-deps k8s-bin typecheck lint check test test-cloud demo bench clean
+.PHONY: deps system-deps k8s-bin helm-bin image typecheck lint check test test-cloud demo bench clean
 
 ## deps: npm packages, including the pinned Node.js 24 that every npm script runs on
 deps: $(NPM_STAMP)
@@ -25,6 +26,14 @@ system-deps:
 k8s-bin:
 	@K8S_VERSION=$(K8S_VERSION) bash scripts/k8s-bin.sh
 
+## helm-bin: Helm built from its Go module (the chart's tests run helm lint and helm template)
+helm-bin:
+	@HELM_VERSION=$(HELM_VERSION) bash scripts/helm-bin.sh
+
+## image: the Dockerfile built with podman, on a base image made here (no registry; needs root)
+image: deps
+	@bash scripts/image.sh
+
 typecheck: deps
 	npx tsc --noEmit -p .
 
@@ -36,11 +45,11 @@ check: typecheck lint
 	npx node --test $(UNIT_TESTS)
 
 ## test: everything: check, then integration and end-to-end tests on real local clusters (root)
-test: typecheck lint system-deps k8s-bin
+test: typecheck lint system-deps k8s-bin helm-bin image
 	npx node --test --test-concurrency=1 --test-timeout=1800000 $(UNIT_TESTS) $(CLOUD_TESTS)
 
 ## test-cloud: only the tests on the local cloud
-test-cloud: deps system-deps k8s-bin
+test-cloud: deps system-deps k8s-bin helm-bin image
 	npx node --test --test-concurrency=1 --test-timeout=1800000 $(CLOUD_TESTS)
 
 ## demo: two local clusters, kubeburst between them, traffic visibly crossing (root)

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { KubeClient } from "../kube/kube-client.ts";
 import { familiesOf, type IpFamilyOption } from "../localcloud/address-plan.ts";
-import { KubeburstProcess } from "../localcloud/kubeburst-process.ts";
+import { type KubeburstLauncher, KubeburstProcess } from "../localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalNode, type LocalPod } from "../localcloud/local-cloud.ts";
 import { applyRbacManifest } from "../localcloud/rbac-manifest.ts";
 
@@ -31,6 +31,8 @@ export interface ScenarioOptions {
    * (dual-stack clusters, RequireDualStack Services; requests go to both ClusterIPs).
    */
   ipFamily?: IpFamilyOption;
+  /** How kubeburst is started (default: this clone's `bin/kubeburst.js`); replicas too. */
+  launch?: KubeburstLauncher;
 }
 
 const productionRbacFile = fileURLToPath(
@@ -63,6 +65,7 @@ export class BurstScenario {
   readonly productionPods: readonly LocalPod[];
   readonly #dir: string;
   readonly #log: (line: string) => void;
+  readonly #launch: KubeburstLauncher | undefined;
   /** Every replica started, the first one included: close() stops them all. */
   readonly #replicas: KubeburstProcess[] = [];
   #peakPods: LocalPod[];
@@ -78,6 +81,7 @@ export class BurstScenario {
     log: (line: string) => void;
     productionPods: LocalPod[];
     peakPods: LocalPod[];
+    launch: KubeburstLauncher | undefined;
   }) {
     this.cloud = init.cloud;
     this.mode = init.mode;
@@ -88,6 +92,7 @@ export class BurstScenario {
     this.productionPods = init.productionPods;
     this.#dir = init.dir;
     this.#log = init.log;
+    this.#launch = init.launch;
     this.#peakPods = init.peakPods;
     this.#nextPeak = init.peakPods.length + 1;
     this.#replicas.push(init.kubeburst);
@@ -210,7 +215,7 @@ export class BurstScenario {
           ...opts.config,
         }),
       );
-      kubeburst = await KubeburstProcess.start(configPath, dir);
+      kubeburst = await KubeburstProcess.start(configPath, dir, "kubeburst", opts.launch);
       await kubeburst.waitReady();
       log(`kubeburst running (${mode} mode, ${ipFamily})`);
       const scenario = new BurstScenario({
@@ -223,6 +228,7 @@ export class BurstScenario {
         log,
         productionPods,
         peakPods,
+        launch: opts.launch,
       });
       await scenario.#waitForProductionDataPath();
       return scenario;
@@ -257,7 +263,7 @@ export class BurstScenario {
    * kill), logging to `<name>.log`; close() stops it. Resolves once it serves /metrics.
    */
   async startReplica(name: string): Promise<KubeburstProcess> {
-    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name);
+    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name, this.#launch);
     this.#replicas.push(kb);
     return kb;
   }

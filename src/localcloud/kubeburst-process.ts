@@ -6,6 +6,21 @@ import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
 const binary = fileURLToPath(new URL("../../bin/kubeburst.js", import.meta.url));
 
 /**
+ * How `kubeburst run --config <configPath>` is started: a command and its arguments, given the
+ * config file and the environment kubeburst should see. The default runs this clone's
+ * `bin/kubeburst.js` with the current Node; the image test runs the built image instead.
+ */
+export type KubeburstLauncher = (
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+) => Promise<{ command: string; args: string[] }>;
+
+const runFromClone: KubeburstLauncher = async (configPath) => ({
+  command: process.execPath,
+  args: [binary, "run", "--config", configPath],
+});
+
+/**
  * `kubeburst run` as a child process, the way an operator runs it: tests and the demo drive it
  * only through its config file, its metrics endpoint and the clusters. Stopped by its PID.
  */
@@ -23,17 +38,23 @@ export class KubeburstProcess {
     this.logFile = proc.logFile;
   }
 
-  /** Starts `kubeburst run --config <configPath>`, logging to `<logDir>/<name>.log`. */
+  /**
+   * Starts `kubeburst run --config <configPath>` (by default from this clone; `launch` can run
+   * it otherwise, e.g. in a container), logging to `<logDir>/<name>.log`.
+   */
   static async start(
     configPath: string,
     logDir: string,
     name = "kubeburst",
+    launch: KubeburstLauncher = runFromClone,
   ): Promise<KubeburstProcess> {
     const procs = new ProcessGroup(logDir);
-    const proc = procs.start(name, process.execPath, [binary, "run", "--config", configPath], {
+    const env = {
       ...process.env,
       KUBEBURST_LOG_LEVEL: process.env.KUBEBURST_LOG_LEVEL ?? "debug",
-    });
+    };
+    const { command, args } = await launch(configPath, env);
+    const proc = procs.start(name, command, args, env);
     const kb = new KubeburstProcess(procs, proc);
     await kb.#waitForMetricsAddress();
     return kb;
