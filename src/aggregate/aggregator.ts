@@ -1,3 +1,4 @@
+import { sameBurstInputs } from "../controller/burst-inputs.ts";
 import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
 import { pairs } from "../domain/labels.ts";
 import type { ProductionService } from "../domain/production-service.ts";
@@ -275,7 +276,8 @@ export function sameReport(a: ServiceReport, b: ServiceReport): boolean {
       return (
         b.kind === "production" &&
         a.role.peerCluster === b.role.peerCluster &&
-        sameProduction(a.production, b.production)
+        sameProduction(a.production, b.production) &&
+        sameBurstInputs(a.burst, b.burst)
       );
     case "peak":
       return (

@@ -79,9 +79,9 @@ test("parseBurstSpec: every problem names its annotation", () => {
     assert.equal(r.ok, false, JSON.stringify(c.a));
     if (r.ok) continue;
     assert.equal(r.problems.length, c.names.length, JSON.stringify(r.problems));
-    c.names.forEach((n, i) =>
-      assert.ok(r.problems[i]!.startsWith(`annotation ${n}`), r.problems[i]),
-    );
+    for (const [i, n] of c.names.entries()) {
+      assert.ok(r.problems[i]!.startsWith(`annotation ${n}`), r.problems[i]);
+    }
   }
 });
 

@@ -143,7 +143,7 @@ export interface HpaSignal {
 
 /** Whether the HPA is at its maximum and asks for more (the hpa-saturated policy's signal). */
 export function hpaSaturated(hpa: HpaSignal | undefined): boolean {
-  return hpa !== undefined && hpa.found && hpa.currentReplicas >= hpa.maxReplicas && hpa.wantsMore;
+  return hpa?.found === true && hpa.currentReplicas >= hpa.maxReplicas && hpa.wantsMore;
 }
 
 /** Where a Service's burst stands. `since`: when `bursting` last changed (or was first decided). */
