@@ -25,6 +25,14 @@ export interface ScenarioOptions {
    * can take one away.
    */
   leastPrivilege?: boolean;
+  /**
+   * Runs kubeburst inside the private node's namespace, as a pod on a production node would run:
+   * it then reaches pod addresses (reachability probes need that) and its API servers through
+   * forwarders on that namespace's loopback.
+   */
+  kubeburstInNode?: boolean;
+  /** The peak cluster's reachability probe settings (`clusters[].probe` in the config). */
+  peakProbe?: Record<string, unknown>;
 }
 
 const productionRbacFile = fileURLToPath(
@@ -161,6 +169,17 @@ export class BurstScenario {
       }
       await createService(peak, { labels: {}, selector: labels });
       let productionKubeconfig = cloud.cluster("private").kubeconfigPath;
+      let peakKubeconfig = cloud.cluster("public").kubeconfigPath;
+      if (opts.kubeburstInNode) {
+        productionKubeconfig = path.join(dir, "private-in-node.kubeconfig");
+        peakKubeconfig = path.join(dir, "public-in-node.kubeconfig");
+        await writeFile(productionKubeconfig, await cloud.apiInNode(node, "private", 6443), {
+          mode: 0o600,
+        });
+        await writeFile(peakKubeconfig, await cloud.apiInNode(node, "public", 6444), {
+          mode: 0o600,
+        });
+      }
       if (opts.leastPrivilege) {
         await applyRbacManifest(cloud, "private", productionRbacFile);
         productionKubeconfig = path.join(dir, "private-kubeburst.kubeconfig");
@@ -188,8 +207,9 @@ export class BurstScenario {
             {
               name: "public",
               role: "peak",
-              kubeconfig: cloud.cluster("public").kubeconfigPath,
+              kubeconfig: peakKubeconfig,
               allowedCIDRs: [cloud.podRange("public")],
+              ...(opts.peakProbe ? { probe: opts.peakProbe } : {}),
             },
           ],
           mode,
@@ -197,7 +217,12 @@ export class BurstScenario {
           ...opts.config,
         }),
       );
-      kubeburst = await KubeburstProcess.start(configPath, dir);
+      kubeburst = await KubeburstProcess.start(
+        configPath,
+        dir,
+        "kubeburst",
+        opts.kubeburstInNode ? node.netns : undefined,
+      );
       await kubeburst.waitReady();
       log(`kubeburst running (${mode} mode)`);
       const scenario = new BurstScenario({
@@ -270,6 +295,24 @@ export class BurstScenario {
       contentType: "application/merge-patch+json",
       body: { metadata: { labels: { "kubeburst.io/role": on ? "peak" : null } } },
     });
+  }
+
+  /**
+   * Merge-patches the production Service's annotations (null removes one): how its burst policy
+   * is chosen and tuned.
+   */
+  async annotateProduction(annotations: Record<string, string | null>): Promise<void> {
+    await this.cloud.cluster("private").client.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${NAMESPACE}/services/${SERVICE}`,
+      contentType: "application/merge-patch+json",
+      body: { metadata: { annotations } },
+    });
+  }
+
+  /** Reports the first `count` production pods not ready and the rest ready, as a kubelet would. */
+  async setProductionNotReady(count: number): Promise<void> {
+    await Promise.all(this.productionPods.map((p, i) => this.cloud.setPodReady(p, i >= count)));
   }
 
   /** Reports every peak pod Ready or not, as a kubelet would. */
