@@ -201,9 +201,11 @@ export function decideBurst(
   });
   switch (s.policy) {
     case "always":
-      return { phase: to(true, "policy always") };
+      return { phase: to(true, "peaks always take part") };
     case "manual":
-      return { phase: to(s.on === true, `policy manual: ${s.on ? "on" : "off"}`) };
+      return {
+        phase: to(s.on === true, `${BURST_ANNOTATIONS.manual} is ${s.on ? "on" : "off"}`),
+      };
     case "threshold": {
       const ready = signals.productionReady;
       const below = s.below ?? 1;

@@ -37,10 +37,20 @@ describe("burst policy on the data path", { timeout: 1_200_000 }, () => {
   const started = Date.now();
   /** Requests through the ClusterIP; `n` large enough that every one of 8 pods is seen (p ≈ 8·(7/8)^n). */
   const send = (n: number) => s.send(n);
+  // 40 requests over 3 pods miss one with probability 3·(2/3)^40 ≈ 3·10⁻⁷.
   const onlyProduction = async () => {
     const r = await send(40);
     assert.equal(r.failed, 0, JSON.stringify(r));
-    assert.deepEqual(peaksIn(r.byPod), [], JSON.stringify(r.byPod));
+    assert.deepEqual(servedBy(r.byPod), PRODUCTION, JSON.stringify(r.byPod));
+  };
+  /** Reasons and messages of the Events on the production Service. */
+  const events = async (reason: string): Promise<string[]> => {
+    const list = await s.cloud.cluster("private").client.request<{
+      items: { reason?: string; message?: string; involvedObject?: { name?: string } }[];
+    }>({ method: "GET", path: "/api/v1/namespaces/shop/events" });
+    return list.items
+      .filter((e) => e.reason === reason && e.involvedObject?.name === "web")
+      .map((e) => e.message ?? "");
   };
   const everyPeak = async () => {
     const r = await send(120);
@@ -90,6 +100,10 @@ describe("burst policy on the data path", { timeout: 1_200_000 }, () => {
     await s.annotateProduction({ "kubeburst.io/burst": "off" });
     await timed("manual off: only production serves", onlyProduction);
     assert.equal(await metric("draining"), 5, "the five peak endpoints drain");
+    await eventually("Events tell the burst started and ended, with the reason", async () => {
+      assert.deepEqual(await events("BurstStarted"), ["policy manual: kubeburst.io/burst is on"]);
+      assert.deepEqual(await events("BurstEnded"), ["policy manual: kubeburst.io/burst is off"]);
+    });
   });
 
   test("threshold: peaks join below N ready, and leave only after the hold time at M", async () => {
@@ -217,6 +231,14 @@ describe("burst policy on the data path", { timeout: 1_200_000 }, () => {
     const name = `public/${pod.name}`;
     await s.cloud.setPodLink(pod, false);
     const cut = Date.now();
+    await eventually(
+      "kubeburst finds the endpoint unreachable",
+      async () => assert.equal(await metric("unreachable"), 1),
+      { intervalMs: 50 },
+    );
+    log(
+      `probes: ${name} found unreachable ${Date.now() - cut} ms after its link was cut (interval 1 s + jitter ≤ 0.2 s, × threshold 2, timeout 0.5 s)`,
+    );
     // Requests that kube-proxy still sends there fail until kubeburst writes the endpoint not ready.
     await timed(`link cut: ${name} gets no requests and none fail`, async () => {
       const r = await send(60);
