@@ -42,13 +42,22 @@ export function burstNeeds(
   };
 }
 
-/** Distinct addresses that are ready (a missing `ready` counts as ready, as kube-proxy reads it). */
-export function readyAddresses(slices: readonly V1EndpointSlice[]): number {
+/**
+ * Distinct addresses that are ready (a missing `ready` counts as ready, as kube-proxy reads it),
+ * leaving out `added`: in literal mode the mirrored slices also carry the peak addresses
+ * kubeburst added to the Endpoints object, which are not production's own.
+ */
+export function readyAddresses(
+  slices: readonly V1EndpointSlice[],
+  added: ReadonlySet<string> = new Set(),
+): number {
   const ready = new Set<string>();
   for (const slice of slices) {
     for (const e of slice.endpoints ?? []) {
       const address = e.addresses?.[0];
-      if (address !== undefined && e.conditions?.ready !== false) ready.add(address);
+      if (address !== undefined && e.conditions?.ready !== false && !added.has(address)) {
+        ready.add(address);
+      }
     }
   }
   return ready.size;

@@ -8,6 +8,7 @@ import {
   RangeIndex,
   serviceCidrRanges,
 } from "../discovery/production-ranges.ts";
+import { parseAddedAddressesRecord } from "../domain/added-addresses-record.ts";
 import { type CompiledAddressPolicy, compileAddressPolicy } from "../domain/address-policy.ts";
 import { BURST_ANNOTATIONS, type BurstDefaults } from "../domain/burst-policy.ts";
 import {
@@ -460,7 +461,12 @@ export class ClusterController {
       const slices = [...(this.#nativeByService.get(key) ?? [])].flatMap(
         (k) => this.nativeSlices?.get(k) ?? [],
       );
-      inputs.productionReady = readyAddresses(slices);
+      const record =
+        this.endpoints?.get(key)?.metadata?.annotations?.[
+          literalKeys(this.#opts.installation).recordKey
+        ];
+      const added = record === undefined ? undefined : parseAddedAddressesRecord(record);
+      inputs.productionReady = readyAddresses(slices, new Set(added?.addresses ?? []));
     }
     if (needs.hpa !== undefined) {
       const ns = svc.metadata?.namespace ?? "";
