@@ -258,4 +258,22 @@ describe("burst policy on the data path", { timeout: 1_200_000 }, () => {
     });
     assert.equal(await metric("unreachable"), 0);
   });
+  test("invalid annotations: a Warning names the annotation, and the decision is kept", async () => {
+    await setPolicy({ "kubeburst.io/burst-policy": "manual", "kubeburst.io/burst": "yes" });
+    await eventually("a BurstPolicyInvalid Warning", async () => {
+      const [message] = await events("BurstPolicyInvalid");
+      assert.match(
+        message ?? "",
+        /^annotation kubeburst\.io\/burst: policy manual needs "on" or "off"/,
+      );
+    });
+    assert.equal(
+      await s.kubeburst.metric("kubeburst_burst_services", {
+        policy: "invalid",
+        state: "bursting",
+      }),
+      1,
+    );
+    await holdsFor("the burst stays on, as it was", 2_000, everyPeak);
+  });
 });
