@@ -15,7 +15,7 @@ const settings = {
 };
 const target = (address: string) => ({ cluster: "public", address, port: 8080 });
 
-function harness(concurrency = 4) {
+function harness(concurrency = 4, probed = () => true) {
   const clock = new FakeClock();
   const down = new Set<string>();
   let inFlight = 0;
@@ -28,7 +28,7 @@ function harness(concurrency = 4) {
     metrics,
     logger: silentLogger(),
     concurrency,
-    settings: (cluster) => (cluster === "public" ? settings : undefined),
+    settings: (cluster) => (cluster === "public" && probed() ? settings : undefined),
     onChange: (keys, t, reachable) => changes.push(`${keys.join(",")} ${t.address} ${reachable}`),
     dialer: async (address) => {
       inFlight++;
@@ -100,4 +100,18 @@ test("tcpDialer: connects to a listening port, fails on a closed one", async () 
   assert.equal(await tcpDialer("127.0.0.1", port, 1000), true);
   await new Promise<void>((r) => server.close(() => r()));
   assert.equal(await tcpDialer("127.0.0.1", port, 1000), false);
+});
+
+test("ReachabilityProbes: probes turned off for a peak make its endpoints reachable again", async () => {
+  let on = true;
+  const h = harness(4, () => on);
+  h.down.add("198.18.17.10");
+  h.probes.track("shop/web", [target("198.18.17.10")]);
+  await h.clock.advance(1000);
+  assert.equal(h.probes.unreachable("public", "198.18.17.10"), true);
+  on = false;
+  await h.clock.advance(1000);
+  assert.equal(h.probes.unreachable("public", "198.18.17.10"), false);
+  assert.deepEqual(h.changes, ["shop/web 198.18.17.10 false", "shop/web 198.18.17.10 true"]);
+  h.stop.abort();
 });

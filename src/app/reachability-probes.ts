@@ -148,7 +148,11 @@ export class ReachabilityProbes {
     const signal = AbortSignal.any([probe.stop.signal, this.#signal]);
     while (!signal.aborted) {
       const settings = this.#opts.settings(probe.target.cluster);
-      if (!settings) return;
+      if (!settings) {
+        // Probes turned off for this peak: what they found no longer holds.
+        if (!probe.reachable) this.#flip(probe);
+        return;
+      }
       await this.#acquire(signal);
       if (signal.aborted) return;
       let ok: boolean;
@@ -177,7 +181,11 @@ export class ReachabilityProbes {
     const flip = probe.reachable
       ? probe.failures >= settings.failureThreshold
       : probe.successes >= settings.successThreshold;
-    if (!flip) return;
+    if (flip) this.#flip(probe);
+  }
+
+  #flip(probe: Probe): void {
+    const { cluster } = probe.target;
     this.#count(cluster, probe.reachable, -1);
     probe.reachable = !probe.reachable;
     this.#count(cluster, probe.reachable, +1);
