@@ -73,11 +73,12 @@ export function shareCapLimit(percent: number | undefined, productionReady: numb
   return Math.floor((percent * Math.max(0, productionReady)) / (100 - percent));
 }
 
-/** The order in which ready peak endpoints are taken under a share cap: by a hash, then address. */
-function rank(a: { cluster: string; address: string }, b: { cluster: string; address: string }) {
-  const ha = fnv1a32(`${a.cluster}/${a.address}`);
-  const hb = fnv1a32(`${b.cluster}/${b.address}`);
-  return ha - hb || compareText(a.cluster, b.cluster) || compareText(a.address, b.address);
+/** The order in which ready peak endpoints are taken under a share cap: by a hash, then name. */
+function rank(
+  a: { hash: number; cluster: string; address: string },
+  b: { hash: number; cluster: string; address: string },
+): number {
+  return a.hash - b.hash || compareText(a.cluster, b.cluster) || compareText(a.address, b.address);
 }
 
 const DRAINING = { ready: false, serving: true, terminating: true } as const;
@@ -98,7 +99,13 @@ export function burstEndpoints(input: BurstEndpointsInput): BurstEndpoints {
   const admitted = new Map<string, AdmittedEndpoint>();
   const counts = { admitted: 0, draining: 0, unreachable: 0, capped: 0 };
   // Candidates for "ready": ready in the peak and reachable.
-  const candidates: { cluster: string; address: string; src: PeakSourceInput; e: Endpoint }[] = [];
+  const candidates: {
+    hash: number;
+    cluster: string;
+    address: string;
+    src: PeakSourceInput;
+    e: Endpoint;
+  }[] = [];
   const written = new Map<string, Endpoint[]>();
   /** Endpoints not ready in the peak, or unreachable: never drained, whatever was written before. */
   const writtenOther = new Set<string>();
@@ -119,11 +126,13 @@ export function burstEndpoints(input: BurstEndpointsInput): BurstEndpoints {
         writtenOther.add(endpointId(src.cluster, e.address));
         continue;
       }
-      candidates.push({ cluster: src.cluster, address: e.address, src, e });
+      candidates.push({ hash: 0, cluster: src.cluster, address: e.address, src, e });
     }
   }
   const limit = shareCapLimit(input.shareCapPercent, input.productionReady);
   if (candidates.length > limit) {
+    // Hashed once each, not per comparison.
+    for (const c of candidates) c.hash = fnv1a32(`${c.cluster}/${c.address}`);
     candidates.sort(rank);
     counts.capped = candidates.length - limit;
   }
