@@ -20,6 +20,7 @@ function production(generation = 1, over: Partial<ProductionService> = {}): Prod
     generation,
     role: { kind: "production" },
     production: { ...SERVICE, ...over },
+    burst: { annotations: {} },
   };
 }
 

@@ -1,3 +1,4 @@
+import { sameBurstInputs } from "../controller/burst-inputs.ts";
 import type { PeakReport, ProductionReport, ServiceReport } from "../controller/report.ts";
 import { endpointsOfOtherFamilies } from "../domain/family-left-out.ts";
 import { pairs } from "../domain/labels.ts";
@@ -318,7 +319,8 @@ export function sameReport(a: ServiceReport, b: ServiceReport): boolean {
       return (
         b.kind === "production" &&
         a.role.peerCluster === b.role.peerCluster &&
-        sameProduction(a.production, b.production)
+        sameProduction(a.production, b.production) &&
+        sameBurstInputs(a.burst, b.burst)
       );
     case "peak":
       return (

@@ -14,6 +14,7 @@ import { Channel } from "../runtime/channel.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { LoopYielder } from "../runtime/loop-yielder.ts";
 import { createRateLimiter } from "../runtime/rate-limiter.ts";
+import { type BurstDecisionView, BurstStage } from "../writer/burst-stage.ts";
 import { alwaysFence, type Fence } from "../writer/fence.ts";
 import { ServiceEvents } from "../writer/service-events.ts";
 import { Writer } from "../writer/writer.ts";
@@ -21,6 +22,7 @@ import { ClusterRegistry, type RunningCluster } from "./cluster-registry.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { PeerHealth } from "./peer-health.ts";
 import { ProblemLog } from "./problem-log.ts";
+import { ReachabilityProbes } from "./reachability-probes.ts";
 import { WriteScheduler } from "./write-scheduler.ts";
 
 export interface ForwardingControllerOptions {
@@ -55,6 +57,10 @@ export class ForwardingController {
   readonly #fence: Fence;
   /** Production's deny list as last read; unknown until it has been read (SPEC B15). */
   readonly #denied = new DenyListKeeper();
+  /** Reachability probes of peak endpoints (SPEC B4). */
+  readonly #probes: ReachabilityProbes;
+  /** The burst policy between aggregator and writer (SPEC B5). */
+  readonly #burst: BurstStage;
 
   constructor(opts: ForwardingControllerOptions) {
     this.#opts = opts;
@@ -104,6 +110,42 @@ export class ForwardingController {
       fence: this.#fence,
       logger: opts.logger.child({ component: "events" }),
     });
+    this.#probes = new ReachabilityProbes({
+      clock,
+      metrics,
+      logger: opts.logger.child({ component: "probes" }),
+      concurrency: config.burst.probeConcurrency,
+      settings: (cluster) => this.#probeSettings(cluster),
+      onChange: (keys, target, reachable) => {
+        const services = keys.flatMap((key) => {
+          this.#scheduler.add(key);
+          return this.#aggregator.serviceState(key).production?.production ?? [];
+        });
+        const where = `${target.address}:${target.port} of peak cluster ${target.cluster}`;
+        void events.record(
+          services,
+          reachable ? "Normal" : "Warning",
+          reachable ? "PeakEndpointReachable" : "PeakEndpointUnreachable",
+          reachable
+            ? `${where} answers TCP probes again; it is written ready again`
+            : `${where} does not answer TCP probes; it is written not ready until it does`,
+          this.#probeSignal,
+        );
+      },
+    });
+    this.#burst = new BurstStage({
+      defaults: { policy: config.burst.defaultPolicy, holdMs: config.burst.holdMs },
+      drainMs: config.burst.drainMs,
+      clock,
+      metrics,
+      logger: opts.logger.child({ component: "burst" }),
+      events,
+      live: (cluster) => this.#aggregator.knowledge(cluster) === "ready",
+      probed: (cluster) => this.#probeSettings(cluster) !== undefined,
+      unreachable: (cluster, address) => this.#probes.unreachable(cluster, address),
+      track: (key, targets) => this.#probes.track(key, targets),
+      wake: (key) => this.#scheduler.add(key),
+    });
     const writer = new Writer({
       mode: config.mode,
       installation: config.namespace,
@@ -115,6 +157,7 @@ export class ForwardingController {
       logger: opts.logger.child({ component: "writer" }),
       clock,
       apiTimeoutMs: config.api.timeoutMs,
+      burst: this.#burst,
     });
     this.#scheduler = new WriteScheduler({
       writer,
@@ -173,8 +216,19 @@ export class ForwardingController {
     return { ready: true, reason: "ok" };
   }
 
+  /**
+   * Each production Service's burst decision now, as plain data: policy, whether peaks take
+   * part, why, since when, share cap, and the peak endpoints ready, draining, unreachable and
+   * capped (SPEC B4, B5). Only the writing replica decides; a standby returns none.
+   */
+  burstDecisions(): BurstDecisionView[] {
+    return this.#burst.decisions();
+  }
+
   /** Runs until `signal` aborts, then stops every controller and worker. */
   async run(signal: AbortSignal): Promise<void> {
+    this.#probeSignal = signal;
+    this.#probes.start(signal);
     this.#health.start(signal);
     await this.#registry.start(signal);
     for (const running of this.#registry.all()) this.#scheduler.expect(running.spec.name);
@@ -266,6 +320,7 @@ export class ForwardingController {
       ...(peak
         ? { denied: () => this.#denied.current }
         : {
+            burstDefaults: { policy: config.burst.defaultPolicy, holdMs: config.burst.holdMs },
             onWritten: (key: ServiceKey) => this.#scheduler.add(key),
             onRangesChanged: () => this.#rangesChanged(),
           }),
@@ -352,6 +407,14 @@ export class ForwardingController {
       if (service) served.set(key, service);
     }
     return [...served.values()];
+  }
+
+  #probeSignal: AbortSignal = AbortSignal.abort();
+
+  /** A peak's probe settings (config file only); undefined when it is not probed. */
+  #probeSettings(cluster: string) {
+    const running = this.#registry.get(cluster);
+    return running?.spec.role === "peak" ? running.spec.probe : undefined;
   }
 
   #rateLimiter() {

@@ -47,7 +47,18 @@ export interface ClusterSpec {
   maxEndpointsPerService: number;
   /** Whether exec plugins, auth providers, file references and insecure TLS are allowed; default false. */
   allowInsecureKubeconfig: boolean;
+  /** Peak only, config file only: reachability probes of its endpoints (SPEC B4); off when absent. */
+  probe?: ProbeSettings;
   source: ClusterSource;
+}
+
+/** A peak's reachability probes, durations in ms (see the config's `clusters[].probe`). */
+export interface ProbeSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+  jitterMs: number;
 }
 
 function canonicalJson(value: unknown): string {

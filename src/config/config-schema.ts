@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BURST_POLICIES } from "../domain/burst-policy.ts";
 import { parseCidr } from "./cidr.ts";
 import { describeValue } from "./config-error.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
@@ -112,7 +113,7 @@ export const ALLOWED_CIDRS_REQUIRED =
   'required for a peak cluster: list the address ranges its endpoints may use (["0.0.0.0/0", "::/0"] allows every address, still minus the built-in deny list)';
 
 const PRODUCTION_ONLY = ["podCIDRs", "serviceCIDRs", "nodeCIDRs"] as const;
-const PEAK_ONLY = ["allowedCIDRs", "maxEndpointsPerService"] as const;
+const PEAK_ONLY = ["allowedCIDRs", "maxEndpointsPerService", "probe"] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -149,6 +150,32 @@ function checkRoleFields(value: unknown, ctx: z.RefinementCtx): void {
   }
 }
 
+/**
+ * A peak's reachability probes (SPEC B4): TCP connects to each peak endpoint on the Service's
+ * first port, every `interval` (plus up to `jitter`); `failureThreshold` failures in a row make
+ * an endpoint unreachable, `successThreshold` successes in a row reachable again.
+ */
+export const probeSchema = z
+  .strictObject({
+    interval: durationSchema(100, HOUR).default(5_000),
+    timeout: durationSchema(10, HOUR).default(1_000),
+    failureThreshold: z.int().min(1).max(100).default(3),
+    successThreshold: z.int().min(1).max(100).default(1),
+    jitter: durationSchema(0, HOUR).default(500),
+  })
+  .superRefine(
+    (probe, ctx) => {
+      if (probe.timeout > probe.interval) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must not be longer than interval",
+          path: ["timeout"],
+        });
+      }
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
+
 /** One entry of `clusters` in the config file. */
 export const clusterEntrySchema = z
   .strictObject({
@@ -163,6 +190,7 @@ export const clusterEntrySchema = z
     allowedCIDRs: cidrListSchema.optional(),
     maxEndpointsPerService: maxEndpointsSchema.optional(),
     allowInsecureKubeconfig: z.boolean().optional(),
+    probe: probeSchema.optional(),
   })
   .superRefine(checkRoleFields, whenRecord);
 
@@ -264,6 +292,16 @@ const leaderElectionSchema = z
   )
   .prefault({});
 
+/** Burst policy defaults and the drain of leaving peak endpoints (SPEC B5). */
+const burstSchema = z
+  .strictObject({
+    defaultPolicy: z.enum(BURST_POLICIES).default("always"),
+    holdTime: durationSchema(0, DAY).default(60_000),
+    drainPeriod: durationSchema(0, HOUR).default(0),
+    probeConcurrency: z.int().min(1).max(10_000).default(64),
+  })
+  .prefault({});
+
 /** Validated content of the config file, durations in milliseconds (see `load-config.ts`). */
 export const configFileSchema = z.strictObject({
   clusters: z.array(clusterEntrySchema).superRefine(checkClusterList, {
@@ -298,6 +336,7 @@ export const configFileSchema = z.strictObject({
     })
     .prefault({}),
   leaderElection: leaderElectionSchema,
+  burst: burstSchema,
 });
 
 /** The config file after validation (before paths are resolved). */

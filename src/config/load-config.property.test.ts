@@ -502,6 +502,7 @@ function expectedConfig(valid: ValidConfig): Config {
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2000,
     },
+    burst: { defaultPolicy: "always", holdMs: 60_000, drainMs: 0, probeConcurrency: 64 },
   };
 }
 

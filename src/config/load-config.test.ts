@@ -60,6 +60,7 @@ test("a minimal config gets every default", () => {
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2000,
     },
+    burst: { defaultPolicy: "always", holdMs: 60_000, drainMs: 0, probeConcurrency: 64 },
   });
   assert.deepEqual(clusters, [
     {
@@ -770,5 +771,63 @@ test("loadConfigFile refuses a device and a file over 1 MiB, before reading them
     });
   } finally {
     await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test("burst settings and a peak's probes", () => {
+  const settings = base();
+  const result = parseConfig(
+    stringify({
+      ...settings,
+      clusters: [
+        settings.clusters[0],
+        { ...settings.clusters[1], probe: { interval: "2s", failureThreshold: 2 } },
+      ],
+      burst: { defaultPolicy: "threshold", holdTime: "30s", drainPeriod: "20s" },
+    }),
+    "/etc/kubeburst/kubeburst.yaml",
+  );
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.deepEqual(result.config.burst, {
+    defaultPolicy: "threshold",
+    holdMs: 30_000,
+    drainMs: 20_000,
+    probeConcurrency: 64,
+  });
+  assert.deepEqual(result.config.clusters[1]?.probe, {
+    intervalMs: 2000,
+    timeoutMs: 1000,
+    failureThreshold: 2,
+    successThreshold: 1,
+    jitterMs: 500,
+  });
+});
+
+test("bad burst and probe settings name their field", () => {
+  const settings = base();
+  const cases: [unknown, string][] = [
+    [{ ...settings, burst: { defaultPolicy: "sometimes" } }, "burst.defaultPolicy"],
+    [{ ...settings, burst: { drainPeriod: "2h" } }, "burst.drainPeriod"],
+    [
+      { ...settings, clusters: [{ ...settings.clusters[0], probe: {} }, settings.clusters[1]] },
+      "clusters[0].probe",
+    ],
+    [
+      {
+        ...settings,
+        clusters: [
+          settings.clusters[0],
+          { ...settings.clusters[1], probe: { interval: "1s", timeout: "2s" } },
+        ],
+      },
+      "clusters[1].probe.timeout",
+    ],
+  ];
+  for (const [input, path] of cases) {
+    const errors = errorsOf(input);
+    assert.ok(
+      errors.some((e) => e.path === path),
+      `${path}: ${JSON.stringify(errors)}`,
+    );
   }
 });

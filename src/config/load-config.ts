@@ -1,5 +1,6 @@
 import path from "node:path";
 import { parseDocument } from "yaml";
+import type { BurstPolicyKind } from "../domain/burst-policy.ts";
 import type { ClusterSpec } from "./cluster-spec.ts";
 import { type ConfigError, configErrorsFromIssues, formatConfigPath } from "./config-error.ts";
 import {
@@ -64,6 +65,18 @@ export interface Config {
     renewDeadlineMs: number;
     retryPeriodMs: number;
   };
+  /**
+   * Burst policy (SPEC B5): the policy of a Service without `kubeburst.io/burst-policy` (default
+   * `always`), the hold time before a threshold or hpa-saturated burst ends (default 60 s), how
+   * long leaving peak endpoints are written terminating before they go (default 0: at once), and
+   * how many reachability probes run at once (default 64).
+   */
+  burst: {
+    defaultPolicy: BurstPolicyKind;
+    holdMs: number;
+    drainMs: number;
+    probeConcurrency: number;
+  };
 }
 
 /** Settings, or every reason they are invalid. */
@@ -83,6 +96,17 @@ function clusterSpecFromEntry(entry: ClusterEntry, folder: string): ClusterSpec 
     },
     maxEndpointsPerService: entry.maxEndpointsPerService ?? DEFAULT_MAX_ENDPOINTS_PER_SERVICE,
     allowInsecureKubeconfig: entry.allowInsecureKubeconfig ?? false,
+    ...(entry.probe === undefined
+      ? {}
+      : {
+          probe: {
+            intervalMs: entry.probe.interval,
+            timeoutMs: entry.probe.timeout,
+            failureThreshold: entry.probe.failureThreshold,
+            successThreshold: entry.probe.successThreshold,
+            jitterMs: entry.probe.jitter,
+          },
+        }),
     source: "file",
   };
 }
@@ -210,6 +234,12 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
         leaseDurationMs: file.leaderElection.leaseDuration,
         renewDeadlineMs: file.leaderElection.renewDeadline,
         retryPeriodMs: file.leaderElection.retryPeriod,
+      },
+      burst: {
+        defaultPolicy: file.burst.defaultPolicy,
+        holdMs: file.burst.holdTime,
+        drainMs: file.burst.drainPeriod,
+        probeConcurrency: file.burst.probeConcurrency,
       },
     },
   };

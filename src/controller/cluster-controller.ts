@@ -8,7 +8,9 @@ import {
   RangeIndex,
   serviceCidrRanges,
 } from "../discovery/production-ranges.ts";
+import { parseAddedAddressesRecord } from "../domain/added-addresses-record.ts";
 import { type CompiledAddressPolicy, compileAddressPolicy } from "../domain/address-policy.ts";
+import { BURST_ANNOTATIONS, type BurstDefaults } from "../domain/burst-policy.ts";
 import {
   isWrittenBy,
   MANAGED_BY_KUBEBURST,
@@ -23,9 +25,11 @@ import { type ServiceKey, serviceKey } from "../domain/service-key.ts";
 import { type Source, sameSource } from "../domain/source.ts";
 import { ApiProbe } from "../kube/api-probe.ts";
 import {
+  type CachedHpa,
   type CachedNode,
   type CachedServiceCidr,
   trimEndpoints,
+  trimHpa,
   trimNode,
   trimOurSlice,
   trimService,
@@ -48,6 +52,13 @@ import type { LoopYielder } from "../runtime/loop-yielder.ts";
 import type { RateLimiter } from "../runtime/rate-limiter.ts";
 import { WorkQueue } from "../runtime/work-queue.ts";
 import { runWorkers } from "../runtime/worker-pool.ts";
+import {
+  type BurstInputs,
+  burstAnnotationsOf,
+  burstNeeds,
+  hpaSignalOf,
+  readyAddresses,
+} from "./burst-inputs.ts";
 import { type DenyList, peakPolicy } from "./peak-policy.ts";
 import { peakReportOf, productionReportOf, type ServiceReport, sourceOf } from "./report.ts";
 
@@ -73,6 +84,8 @@ export interface ClusterControllerOptions {
   probe: { intervalMs: number; timeoutMs: number; failureThreshold: number };
   /** Peak only: production's deny list now; undefined while it is not known (admit nothing). */
   denied?: () => DenyList | undefined;
+  /** Production only: the burst policy settings when a Service's annotations say nothing. */
+  burstDefaults?: BurstDefaults;
   /** Production only: our slices, or literal Endpoints, of this Service changed. */
   onWritten?: (key: ServiceKey) => void;
   /** Production only: its own ranges changed. */
@@ -112,11 +125,21 @@ export class ClusterController {
   readonly ourSlices: Reflector<V1EndpointSlice> | undefined;
   /** Production: Endpoints (every one in literal mode; only ones we added to otherwise). */
   readonly endpoints: Reflector<V1Endpoints> | undefined;
+  /** Production: its own (not kubeburst's) slices, for the ready count of the burst policy. */
+  readonly nativeSlices: Reflector<V1EndpointSlice> | undefined;
+  /** Production: HorizontalPodAutoscalers, for the hpa-saturated burst policy. */
+  readonly hpas: Reflector<CachedHpa> | undefined;
   readonly #ranges: Reflector<KubeObject>[] = [];
   readonly #opts: ClusterControllerOptions;
   readonly #queue: WorkQueue<ServiceKey>;
   /** Service key → keys of its slices (input slices in a peak, ours in production). */
   readonly #slicesByService = new Map<ServiceKey, Set<string>>();
+  /** Production: Service key → keys of its native slices. */
+  readonly #nativeByService = new Map<ServiceKey, Set<string>>();
+  /** Production: HPA key → production Services whose hpa-saturated policy names it. */
+  readonly #hpaUsers = new Map<string, Set<ServiceKey>>();
+  /** Production: Service key → the HPA key it names. */
+  readonly #hpaOf = new Map<ServiceKey, string>();
   readonly #sources = new Map<string, CachedSource>();
   readonly #rangeIndexes = {
     nodes: new RangeIndex(),
@@ -157,15 +180,19 @@ export class ClusterController {
     });
 
     const enqueue = (obj: KubeObject) => this.#enqueue(objectKey(obj));
+    const serviceChanged = (svc: V1Service, gone = false) => {
+      if (production) this.#indexHpa(svc, gone);
+      enqueue(svc);
+    };
     this.services = new Reflector<V1Service>({
       ...common,
       path: "/api/v1/services",
       transform: trimService,
       handlers: {
         ...base("services"),
-        onAdd: enqueue,
-        onUpdate: (_old, svc) => enqueue(svc),
-        onDelete: enqueue,
+        onAdd: (svc) => serviceChanged(svc),
+        onUpdate: (_old, svc) => serviceChanged(svc),
+        onDelete: (svc) => serviceChanged(svc, true),
       },
     });
     this.slices = production
@@ -207,11 +234,40 @@ export class ClusterController {
           },
         })
       : undefined;
+    this.nativeSlices = production
+      ? new Reflector<V1EndpointSlice>({
+          ...common,
+          path: "/apis/discovery.k8s.io/v1/endpointslices",
+          labelSelector: `${SERVICE_NAME_LABEL},${NOT_OURS_SELECTOR}`,
+          transform: trimSlice,
+          handlers: { ...this.#nativeHandlers(), ...base("native-slices") },
+        })
+      : undefined;
+    const hpaChanged = (hpa: KubeObject) => {
+      for (const key of this.#hpaUsers.get(objectKey(hpa)) ?? []) this.#enqueue(key);
+    };
+    this.hpas = production
+      ? new Reflector<CachedHpa>({
+          ...common,
+          path: "/apis/autoscaling/v2/horizontalpodautoscalers",
+          // A cluster without autoscaling/v2 has no HPA: hpa-saturated stays off there.
+          optional: true,
+          transform: trimHpa,
+          handlers: {
+            ...base("hpas"),
+            onAdd: hpaChanged,
+            onUpdate: (_old, hpa) => hpaChanged(hpa),
+            onDelete: hpaChanged,
+          },
+        })
+      : undefined;
     const informers = {
       services: this.services,
       slices: this.slices,
       "our-slices": this.ourSlices,
       endpoints: this.endpoints,
+      "native-slices": this.nativeSlices,
+      hpas: this.hpas,
     };
     for (const [name, r] of Object.entries(informers)) {
       if (r) this.#informers.set(name, r as Reflector<KubeObject>);
@@ -383,13 +439,65 @@ export class ClusterController {
   #reportOf(key: ServiceKey): ServiceReport | undefined {
     const base = { cluster: this.name, service: key, generation: this.#opts.generation };
     const svc = this.services.get(key);
-    if (this.role === "production") return productionReportOf(base, svc);
+    if (this.role === "production") {
+      return productionReportOf(base, svc, (s) => this.#burstInputs(key, s));
+    }
     const role = svc ? serviceRole(svc.metadata?.labels) : undefined;
     const max = this.#opts.spec.maxEndpointsPerService;
     if (role?.kind !== "peak") return peakReportOf(base, svc, [], max);
     const policy = this.#currentPolicy();
     if (policy === undefined) return undefined;
     return peakReportOf(base, svc, this.#sourcesOf(key, policy), max);
+  }
+
+  /** What the Service's burst policy reads from production, and only that (SPEC B5). */
+  #burstInputs(key: ServiceKey, svc: V1Service): BurstInputs {
+    const annotations = burstAnnotationsOf(svc);
+    const defaults = this.#opts.burstDefaults;
+    if (!defaults) return { annotations };
+    const needs = burstNeeds(annotations, defaults);
+    const inputs: BurstInputs = { annotations };
+    if (needs.readyCount) {
+      const slices = [...(this.#nativeByService.get(key) ?? [])].flatMap(
+        (k) => this.nativeSlices?.get(k) ?? [],
+      );
+      const record =
+        this.endpoints?.get(key)?.metadata?.annotations?.[
+          literalKeys(this.#opts.installation).recordKey
+        ];
+      const added = record === undefined ? undefined : parseAddedAddressesRecord(record);
+      inputs.productionReady = readyAddresses(slices, new Set(added?.addresses ?? []));
+    }
+    if (needs.hpa !== undefined) {
+      const ns = svc.metadata?.namespace ?? "";
+      inputs.hpa = hpaSignalOf(this.hpas?.get(serviceKey(ns, needs.hpa)));
+    }
+    return inputs;
+  }
+
+  /** Keeps the index from HPAs to the Services that name them, so an HPA event finds them. */
+  #indexHpa(svc: V1Service, gone: boolean): void {
+    const key = objectKey(svc);
+    const name = gone ? undefined : svc.metadata?.annotations?.[BURST_ANNOTATIONS.hpa];
+    const hpa = name === undefined ? undefined : serviceKey(svc.metadata?.namespace ?? "", name);
+    const before = this.#hpaOf.get(key);
+    if (before === hpa) return;
+    if (before !== undefined) {
+      const users = this.#hpaUsers.get(before);
+      users?.delete(key);
+      if (users?.size === 0) this.#hpaUsers.delete(before);
+    }
+    if (hpa === undefined) {
+      this.#hpaOf.delete(key);
+      return;
+    }
+    this.#hpaOf.set(key, hpa);
+    let users = this.#hpaUsers.get(hpa);
+    if (!users) {
+      users = new Set();
+      this.#hpaUsers.set(hpa, users);
+    }
+    users.add(key);
   }
 
   /** The peak's compiled policy, recompiled only when production's deny list changed. */
@@ -462,6 +570,36 @@ export class ClusterController {
       if (set.size === 0) this.#slicesByService.delete(svc);
       this.#sources.delete(key);
       enqueue(svc);
+    };
+    return {
+      onAdd: add,
+      onUpdate: (old, slice) => {
+        if (sliceService(old) !== sliceService(slice)) remove(old);
+        add(slice);
+      },
+      onDelete: remove,
+    };
+  }
+
+  /** Production's own slices: indexed by Service; a change asks for the Service's report. */
+  #nativeHandlers(): ReflectorHandlers<V1EndpointSlice> {
+    const add = (slice: V1EndpointSlice) => {
+      const svc = sliceService(slice);
+      if (!svc) return;
+      let set = this.#nativeByService.get(svc);
+      if (!set) {
+        set = new Set();
+        this.#nativeByService.set(svc, set);
+      }
+      set.add(objectKey(slice));
+      this.#enqueue(svc);
+    };
+    const remove = (slice: V1EndpointSlice) => {
+      const svc = sliceService(slice);
+      const set = svc === undefined ? undefined : this.#nativeByService.get(svc);
+      if (!svc || !set?.delete(objectKey(slice))) return;
+      if (set.size === 0) this.#nativeByService.delete(svc);
+      this.#enqueue(svc);
     };
     return {
       onAdd: add,

@@ -11,6 +11,7 @@ import type { ServiceKey } from "../domain/service-key.ts";
 import type { Source } from "../domain/source.ts";
 import { isRfc3339 } from "../domain/trigger-time.ts";
 import { endpointGroupOf, productionServiceOf } from "../kube/object-shapes.ts";
+import type { BurstInputs } from "./burst-inputs.ts";
 
 /** What every report says: which cluster, which Service, and which controller made it. */
 interface ReportBase {
@@ -25,6 +26,8 @@ export interface ProductionReport extends ReportBase {
   kind: "production";
   role: RoleResult & { kind: "production" };
   production: ProductionService;
+  /** What its burst policy reads (SPEC B5). */
+  burst: BurstInputs;
 }
 
 /** A peak Service in a peak cluster: its slices after the address policy and the cap. */
@@ -60,7 +63,11 @@ export type ServiceReport = ProductionReport | PeakReport | AbsentReport | Confl
  * The report of a Service in the production cluster: only a Service labelled production takes
  * part there. Pure.
  */
-export function productionReportOf(base: ReportBase, svc: V1Service | undefined): ServiceReport {
+export function productionReportOf(
+  base: ReportBase,
+  svc: V1Service | undefined,
+  burst: (svc: V1Service) => BurstInputs = () => ({ annotations: {} }),
+): ServiceReport {
   const role = svc ? serviceRole(svc.metadata?.labels) : ({ kind: "none" } as const);
   if (role.kind === "conflict") return { ...base, kind: "conflict", reason: role.reason };
   if (!svc || role.kind !== "production") return { ...base, kind: "none" };
@@ -69,6 +76,7 @@ export function productionReportOf(base: ReportBase, svc: V1Service | undefined)
     kind: "production",
     role: { kind: "production", ...peer(role) },
     production: productionServiceOf(svc),
+    burst: burst(svc),
   };
 }
 

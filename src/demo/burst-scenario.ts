@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { KubeClient } from "../kube/kube-client.ts";
 import { familiesOf, type IpFamilyOption } from "../localcloud/address-plan.ts";
-import { type KubeburstLauncher, KubeburstProcess } from "../localcloud/kubeburst-process.ts";
+import {
+  type KubeburstLauncher,
+  KubeburstProcess,
+  type KubeburstStart,
+} from "../localcloud/kubeburst-process.ts";
 import { LocalCloud, type LocalNode, type LocalPod } from "../localcloud/local-cloud.ts";
 import { applyRbacManifest } from "../localcloud/rbac-manifest.ts";
 
@@ -33,6 +37,14 @@ export interface ScenarioOptions {
   ipFamily?: IpFamilyOption;
   /** How kubeburst is started (default: this clone's `bin/kubeburst.js`); replicas too. */
   launch?: KubeburstLauncher;
+  /**
+   * Runs kubeburst inside the private node's namespace, as a pod on a production node would run:
+   * it then reaches pod addresses (reachability probes need that) and its API servers through
+   * forwarders on that namespace's loopback.
+   */
+  kubeburstInNode?: boolean;
+  /** The peak cluster's reachability probe settings (`clusters[].probe` in the config). */
+  peakProbe?: Record<string, unknown>;
 }
 
 const productionRbacFile = fileURLToPath(
@@ -65,7 +77,8 @@ export class BurstScenario {
   readonly productionPods: readonly LocalPod[];
   readonly #dir: string;
   readonly #log: (line: string) => void;
-  readonly #launch: KubeburstLauncher | undefined;
+  /** How every replica is started: the same way as the first. */
+  readonly #start: KubeburstStart;
   /** Every replica started, the first one included: close() stops them all. */
   readonly #replicas: KubeburstProcess[] = [];
   #peakPods: LocalPod[];
@@ -81,7 +94,7 @@ export class BurstScenario {
     log: (line: string) => void;
     productionPods: LocalPod[];
     peakPods: LocalPod[];
-    launch: KubeburstLauncher | undefined;
+    start: KubeburstStart;
   }) {
     this.cloud = init.cloud;
     this.mode = init.mode;
@@ -92,7 +105,7 @@ export class BurstScenario {
     this.productionPods = init.productionPods;
     this.#dir = init.dir;
     this.#log = init.log;
-    this.#launch = init.launch;
+    this.#start = init.start;
     this.#peakPods = init.peakPods;
     this.#nextPeak = init.peakPods.length + 1;
     this.#replicas.push(init.kubeburst);
@@ -179,6 +192,17 @@ export class BurstScenario {
       }
       await createService(peak, { labels: {}, selector: labels, ipFamilies });
       let productionKubeconfig = cloud.cluster("private").kubeconfigPath;
+      let peakKubeconfig = cloud.cluster("public").kubeconfigPath;
+      if (opts.kubeburstInNode) {
+        productionKubeconfig = path.join(dir, "private-in-node.kubeconfig");
+        peakKubeconfig = path.join(dir, "public-in-node.kubeconfig");
+        await writeFile(productionKubeconfig, await cloud.apiInNode(node, "private", 6443), {
+          mode: 0o600,
+        });
+        await writeFile(peakKubeconfig, await cloud.apiInNode(node, "public", 6444), {
+          mode: 0o600,
+        });
+      }
       if (opts.leastPrivilege) {
         await applyRbacManifest(cloud, "private", productionRbacFile);
         productionKubeconfig = path.join(dir, "private-kubeburst.kubeconfig");
@@ -206,8 +230,9 @@ export class BurstScenario {
             {
               name: "public",
               role: "peak",
-              kubeconfig: cloud.cluster("public").kubeconfigPath,
+              kubeconfig: peakKubeconfig,
               allowedCIDRs: cloud.podRanges("public"),
+              ...(opts.peakProbe ? { probe: opts.peakProbe } : {}),
             },
           ],
           mode,
@@ -215,7 +240,11 @@ export class BurstScenario {
           ...opts.config,
         }),
       );
-      kubeburst = await KubeburstProcess.start(configPath, dir, "kubeburst", opts.launch);
+      const start: KubeburstStart = {
+        launch: opts.launch,
+        netns: opts.kubeburstInNode ? node.netns : undefined,
+      };
+      kubeburst = await KubeburstProcess.start(configPath, dir, "kubeburst", start);
       await kubeburst.waitReady();
       log(`kubeburst running (${mode} mode, ${ipFamily})`);
       const scenario = new BurstScenario({
@@ -228,7 +257,7 @@ export class BurstScenario {
         log,
         productionPods,
         peakPods,
-        launch: opts.launch,
+        start,
       });
       await scenario.#waitForProductionDataPath();
       return scenario;
@@ -263,7 +292,7 @@ export class BurstScenario {
    * kill), logging to `<name>.log`; close() stops it. Resolves once it serves /metrics.
    */
   async startReplica(name: string): Promise<KubeburstProcess> {
-    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name, this.#launch);
+    const kb = await KubeburstProcess.start(this.configPath, this.#dir, name, this.#start);
     this.#replicas.push(kb);
     return kb;
   }
@@ -315,6 +344,24 @@ export class BurstScenario {
       contentType: "application/merge-patch+json",
       body: { metadata: { labels: { "kubeburst.io/role": on ? "peak" : null } } },
     });
+  }
+
+  /**
+   * Merge-patches the production Service's annotations (null removes one): how its burst policy
+   * is chosen and tuned.
+   */
+  async annotateProduction(annotations: Record<string, string | null>): Promise<void> {
+    await this.cloud.cluster("private").client.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${NAMESPACE}/services/${SERVICE}`,
+      contentType: "application/merge-patch+json",
+      body: { metadata: { annotations } },
+    });
+  }
+
+  /** Reports the first `count` production pods not ready and the rest ready, as a kubelet would. */
+  async setProductionNotReady(count: number): Promise<void> {
+    await Promise.all(this.productionPods.map((p, i) => this.cloud.setPodReady(p, i >= count)));
   }
 
   /** Reports every peak pod Ready or not, as a kubelet would. */

@@ -25,3 +25,20 @@ test("fnv1a32Hex is 8 lowercase hex digits, zero-padded", () => {
     assert.match(fnv1a32Hex(text), /^[0-9a-f]{8}$/);
   }
 });
+
+test("fnv1a32: the ASCII fast path equals hashing the UTF-8 bytes", () => {
+  const bytes = (text: string) => {
+    let hash = 0x811c9dc5;
+    for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193);
+    return hash >>> 0;
+  };
+  for (const text of [
+    "public/198.18.17.10",
+    "a\u007f",
+    "mixed é text",
+    "x".repeat(300),
+    "2001:2::1",
+  ]) {
+    assert.equal(fnv1a32(text), bytes(text), JSON.stringify(text));
+  }
+});

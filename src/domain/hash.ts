@@ -9,6 +9,19 @@ const encoder = new TextEncoder();
  */
 export function fnv1a32(text: string): number {
   let hash = FNV_OFFSET_BASIS;
+  // ASCII (names, addresses): its UTF-8 bytes are its char codes; no encoding, no allocation.
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) {
+      ascii = false;
+      break;
+    }
+    hash ^= code;
+    hash = Math.imul(hash, FNV_PRIME);
+  }
+  if (ascii) return hash >>> 0;
+  hash = FNV_OFFSET_BASIS;
   for (const byte of encoder.encode(text)) {
     hash ^= byte;
     hash = Math.imul(hash, FNV_PRIME);

@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Endpoints, V1Service } from "@kubernetes/client-node";
+import { BURST_ANNOTATION_PREFIX } from "../domain/burst-policy.ts";
 import { TRIGGER_TIME_ANNOTATION } from "../domain/labels.ts";
 import type { KubeObject } from "./reflector.ts";
 
@@ -17,11 +18,20 @@ function identity(meta: Metadata | undefined): Metadata {
   return out;
 }
 
-/** A Service: identity, labels, and the spec fields a production or peak Service is read by. */
+/**
+ * A Service: identity, labels, its burst annotations (`kubeburst.io/burst*`), and the spec fields
+ * a production or peak Service is read by.
+ */
 export function trimService(svc: V1Service): V1Service {
   const spec = svc.spec ?? {};
+  const burst = Object.entries(svc.metadata?.annotations ?? {}).filter(([k]) =>
+    k.startsWith(BURST_ANNOTATION_PREFIX),
+  );
   return {
-    metadata: identity(svc.metadata),
+    metadata: {
+      ...identity(svc.metadata),
+      ...(burst.length === 0 ? {} : { annotations: Object.fromEntries(burst) }),
+    },
     spec: {
       ...(spec.type === undefined ? {} : { type: spec.type }),
       ...(spec.selector === undefined ? {} : { selector: spec.selector }),
@@ -113,4 +123,34 @@ export interface CachedServiceCidr extends KubeObject {
 
 export function trimServiceCidr(obj: CachedServiceCidr): CachedServiceCidr {
   return { metadata: identity(obj.metadata), spec: { cidrs: obj.spec?.cidrs ?? [] } };
+}
+
+/** A HorizontalPodAutoscaler (autoscaling/v2): what the hpa-saturated burst policy reads. */
+export interface CachedHpa extends KubeObject {
+  spec?: { maxReplicas?: number };
+  status?: {
+    currentReplicas?: number;
+    desiredReplicas?: number;
+    conditions?: { type?: string; status?: string; reason?: string }[];
+  };
+}
+
+export function trimHpa(hpa: CachedHpa): CachedHpa {
+  return {
+    metadata: identity(hpa.metadata),
+    spec: { ...(hpa.spec?.maxReplicas === undefined ? {} : { maxReplicas: hpa.spec.maxReplicas }) },
+    status: {
+      ...(hpa.status?.currentReplicas === undefined
+        ? {}
+        : { currentReplicas: hpa.status.currentReplicas }),
+      ...(hpa.status?.desiredReplicas === undefined
+        ? {}
+        : { desiredReplicas: hpa.status.desiredReplicas }),
+      conditions: (hpa.status?.conditions ?? []).map((c) => ({
+        ...(c.type === undefined ? {} : { type: c.type }),
+        ...(c.status === undefined ? {} : { status: c.status }),
+        ...(c.reason === undefined ? {} : { reason: c.reason }),
+      })),
+    },
+  };
 }

@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
+import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
 
 const binary = fileURLToPath(new URL("../../bin/kubeburst.js", import.meta.url));
+const forwarder = fileURLToPath(new URL("./ns-forwarder.ts", import.meta.url));
 
 /**
  * How `kubeburst run --config <configPath>` is started: a command and its arguments, given the
@@ -14,6 +16,12 @@ export type KubeburstLauncher = (
   configPath: string,
   env: NodeJS.ProcessEnv,
 ) => Promise<{ command: string; args: string[] }>;
+
+/** How {@link KubeburstProcess.start} runs kubeburst: with which launcher, in which namespace. */
+export interface KubeburstStart {
+  launch?: KubeburstLauncher | undefined;
+  netns?: string | undefined;
+}
 
 const runFromClone: KubeburstLauncher = async (configPath) => ({
   command: process.execPath,
@@ -29,6 +37,8 @@ export class KubeburstProcess {
   readonly #procs: ProcessGroup;
   readonly #proc: StartedProcess;
   #metricsAddress: string | undefined;
+  /** In a namespace: the Unix socket its metrics are reached through from the host. */
+  #metricsSocket: string | undefined;
   /** Stopped with SIGSTOP and not continued yet. */
   #frozen = false;
 
@@ -40,13 +50,15 @@ export class KubeburstProcess {
 
   /**
    * Starts `kubeburst run --config <configPath>` (by default from this clone; `launch` can run
-   * it otherwise, e.g. in a container), logging to `<logDir>/<name>.log`.
+   * it otherwise, e.g. in a container), logging to `<logDir>/<name>.log`. With `netns` it runs
+   * inside that network namespace (as on a production node, where it reaches pod addresses:
+   * reachability probes need that), and its metrics are read through a Unix socket.
    */
   static async start(
     configPath: string,
     logDir: string,
     name = "kubeburst",
-    launch: KubeburstLauncher = runFromClone,
+    { launch = runFromClone, netns }: KubeburstStart = {},
   ): Promise<KubeburstProcess> {
     const procs = new ProcessGroup(logDir);
     const env = {
@@ -54,11 +66,42 @@ export class KubeburstProcess {
       KUBEBURST_LOG_LEVEL: process.env.KUBEBURST_LOG_LEVEL ?? "debug",
     };
     const { command, args } = await launch(configPath, env);
-    const proc = procs.start(name, command, args, env);
+    // `ip netns exec` execs the command: the PID stays kubeburst's own.
+    const proc =
+      netns === undefined
+        ? procs.start(name, command, args, env)
+        : procs.start(name, "ip", ["netns", "exec", netns, command, ...args], env);
     const kb = new KubeburstProcess(procs, proc);
     await kb.#waitForMetricsAddress();
+    if (netns !== undefined) {
+      const socket = path.join(logDir, `${name}-metrics.sock`);
+      const port = kb.address.slice(kb.address.lastIndexOf(":") + 1);
+      const bridge = procs.start(`${name}-metrics-forwarder`, "ip", [
+        "netns",
+        "exec",
+        netns,
+        process.execPath,
+        forwarder,
+        "--to-tcp",
+        socket,
+        port,
+      ]);
+      const deadline = Date.now() + 20_000;
+      while (!(await tailLog(bridge.logFile, 5)).includes("forwarding")) {
+        if (Date.now() > deadline || bridge.child.exitCode !== null) {
+          await procs.stop(bridge);
+          await kb.stop();
+          throw new Error(`metrics forwarder did not start:\n${await tailLog(bridge.logFile)}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      kb.#bridge = bridge;
+      kb.#metricsSocket = socket;
+    }
     return kb;
   }
+
+  #bridge: StartedProcess | undefined;
 
   /** `host:port` of its /metrics, /healthz and /readyz. */
   get address(): string {
@@ -79,6 +122,24 @@ export class KubeburstProcess {
    * process accepts the connection but never answers).
    */
   async get(urlPath: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+    const socketPath = this.#metricsSocket;
+    if (socketPath !== undefined) {
+      return new Promise((resolve, reject) => {
+        const req = http.get({ socketPath, path: urlPath, timeout: timeoutMs }, (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on("error", reject);
+        });
+        req.on("timeout", () =>
+          req.destroy(new Error(`GET ${urlPath}: no answer in ${timeoutMs} ms`)),
+        );
+        req.on("error", reject);
+      });
+    }
     const res = await fetch(`http://${this.#metricsAddress}${urlPath}`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -131,6 +192,7 @@ export class KubeburstProcess {
   async stop(graceMs = 10_000): Promise<void> {
     this.thaw(); // a stopped process would not see SIGTERM until its grace ran out
     await this.#procs.stop(this.#proc, graceMs);
+    if (this.#bridge) await this.#procs.stop(this.#bridge);
   }
 
   /**
@@ -162,6 +224,7 @@ export class KubeburstProcess {
     }
     await this.#proc.exited;
     await this.#procs.stop(this.#proc);
+    if (this.#bridge) await this.#procs.stop(this.#bridge);
   }
 
   async #waitForMetricsAddress(): Promise<void> {

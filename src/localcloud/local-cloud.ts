@@ -271,6 +271,33 @@ export class LocalCloud {
   }
 
   /**
+   * Makes cluster `clusterName`'s API server reachable inside node `node`'s namespace at
+   * 127.0.0.1:`port` (the node's own cluster is already there at 6443) and returns an admin
+   * kubeconfig that points there: for a process run inside the node, as a pod would be.
+   */
+  async apiInNode(node: LocalNode, clusterName: string, port: number): Promise<string> {
+    const netns = dataPathOf(node);
+    const plane = this.#state(clusterName).plane;
+    if (node.cluster !== clusterName || port !== nodeApiPort) {
+      const forwarder = this.#procs.start(
+        `${node.cluster}-${node.name}-api-forwarder-${clusterName}`,
+        "ip",
+        [
+          "netns",
+          "exec",
+          netns,
+          process.execPath,
+          path.join(here, "ns-forwarder.ts"),
+          String(port),
+          plane.apiSocket,
+        ],
+      );
+      await waitForOutput(forwarder, "forwarding", 20_000);
+    }
+    return plane.kubeconfig.replace(plane.server, `https://127.0.0.1:${port}`);
+  }
+
+  /**
    * Adds a pod: an HTTP server in its own namespace answering with its name, and a Pod object
    * bound to the node whose status is patched Running (and Ready unless `ready: false`).
    */
@@ -468,6 +495,63 @@ export class LocalCloud {
       }
     });
     return { stop: () => this.#procs.stop(proc) };
+  }
+
+  /**
+   * Starts one long-lived request to `url` (a pod's `/stream?seconds=N`) from inside a node's
+   * namespace, through its kube-proxy. `who` resolves with the pod that answers (null on
+   * failure), `done` with how many lines arrived and whether the response ended cleanly.
+   */
+  longRequestFromNode(
+    node: LocalNode,
+    url: string,
+  ): {
+    who: Promise<string | null>;
+    done: Promise<{ lines: number; complete: boolean }>;
+    stop: () => Promise<void>;
+  } {
+    const netns = dataPathOf(node);
+    const proc = this.#procs.start(`${node.cluster}-${node.name}-long-${++this.#streams}`, "ip", [
+      "netns",
+      "exec",
+      netns,
+      process.execPath,
+      path.join(here, "http-probe.ts"),
+      url,
+      "long",
+    ]);
+    const who = Promise.withResolvers<string | null>();
+    const done = Promise.withResolvers<{ lines: number; complete: boolean }>();
+    const lines = createInterface({ input: proc.child.stdout! });
+    lines.on("line", (line) => {
+      try {
+        const parsed = JSON.parse(line) as {
+          who?: string | null;
+          lines?: number;
+          complete?: boolean;
+        };
+        if (parsed.who !== undefined) who.resolve(parsed.who);
+        if (parsed.complete !== undefined) {
+          done.resolve({ lines: parsed.lines ?? 0, complete: parsed.complete });
+        }
+      } catch {
+        // not a probe line
+      }
+    });
+    void proc.exited.then(() => {
+      who.resolve(null);
+      done.resolve({ lines: 0, complete: false });
+    });
+    return { who: who.promise, done: done.promise, stop: () => this.#procs.stop(proc) };
+  }
+
+  /**
+   * Cuts (`up: false`) or restores a pod's link in its own namespace: its server and its API
+   * objects stay as they are, only the data path to it is gone (what a reachability probe sees).
+   */
+  async setPodLink(pod: LocalPod, up: boolean): Promise<void> {
+    if (pod.netns === undefined) throw new Error(`pod ${pod.cluster}/${pod.name} has no namespace`);
+    await run("ip", ["-n", pod.netns, "link", "set", "eth0", up ? "up" : "down"]);
   }
 
   /**

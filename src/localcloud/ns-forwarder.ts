@@ -1,20 +1,30 @@
-// Runs inside a node's network namespace (started with `ip netns exec`): accepts TCP on the
-// namespace's own loopback and pipes each connection to a Unix socket, which the local cloud
-// serves from the host namespace towards the API server. Unix sockets are not namespaced, so
-// kube-proxy reaches its API server without any address outside the test's namespaces.
+// Runs inside a node's network namespace (started with `ip netns exec`) and joins that
+// namespace's loopback to a Unix socket; Unix sockets are not namespaced, so the host and the
+// namespace talk without any address outside the test's namespaces.
 //
 //   node ns-forwarder.ts <listen-port> <unix-socket-path>
+//     accepts TCP on the namespace's 127.0.0.1:<listen-port> and pipes each connection to the
+//     Unix socket (served from the host namespace towards an API server): how kube-proxy, or a
+//     kubeburst running in the namespace, reaches its API servers.
+//   node ns-forwarder.ts --to-tcp <unix-socket-path> <port>
+//     listens on the Unix socket and pipes each connection to the namespace's 127.0.0.1:<port>:
+//     how a test on the host reads the metrics of a kubeburst running in the namespace.
 import net from "node:net";
 
-const [portArg, socketPath] = process.argv.slice(2);
-const port = Number(portArg);
+const args = process.argv.slice(2);
+const toTcp = args[0] === "--to-tcp";
+const [a, b] = toTcp ? args.slice(1) : args;
+const port = Number(toTcp ? b : a);
+const socketPath = toTcp ? a : b;
 if (!Number.isInteger(port) || !socketPath) {
-  process.stderr.write("usage: ns-forwarder.ts <listen-port> <unix-socket-path>\n");
+  process.stderr.write(
+    "usage: ns-forwarder.ts <listen-port> <unix-socket-path> | --to-tcp <unix-socket-path> <port>\n",
+  );
   process.exit(2);
 }
 
 const server = net.createServer((client) => {
-  const upstream = net.connect(socketPath);
+  const upstream = toTcp ? net.connect(port, "127.0.0.1") : net.connect(socketPath);
   client.pipe(upstream).pipe(client);
   const close = () => {
     client.destroy();
@@ -23,5 +33,9 @@ const server = net.createServer((client) => {
   client.on("error", close);
   upstream.on("error", close);
 });
-server.listen(port, "127.0.0.1", () => process.stdout.write(`forwarding 127.0.0.1:${port}\n`));
+if (toTcp) {
+  server.listen(socketPath, () => process.stdout.write(`forwarding ${socketPath}\n`));
+} else {
+  server.listen(port, "127.0.0.1", () => process.stdout.write(`forwarding 127.0.0.1:${port}\n`));
+}
 process.on("SIGTERM", () => process.exit(0));

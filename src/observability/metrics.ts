@@ -126,6 +126,71 @@ export class Metrics {
     this.#leftOut = leftOut;
   }
 
+  /** Burst starts and ends, by policy and direction (started, ended). */
+  readonly burstTransitions = new Counter({
+    name: "kubeburst_burst_transitions_total",
+    help: "Bursts that started or ended, by the Service's policy.",
+    labelNames: ["policy", "direction"] as const,
+    registers: [this.registry],
+  });
+
+  /** Services by burst policy and state (bursting, idle), read when scraped. */
+  readonly burstServices = new Gauge({
+    name: "kubeburst_burst_services",
+    help: "Production Services by burst policy and state (bursting or idle).",
+    labelNames: ["policy", "state"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.burstServices.reset();
+      for (const { policy, state, count } of this.#burst().services) {
+        this.burstServices.set({ policy, state }, count);
+      }
+    },
+  });
+
+  /** Peak endpoints written ready, draining, unreachable, or left out by a share cap. */
+  readonly burstEndpoints = new Gauge({
+    name: "kubeburst_burst_peak_endpoints",
+    help: "Peak endpoints over all Services: ready, draining (terminating), unreachable (probes), capped (left out by a share cap).",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [state, count] of Object.entries(this.#burst().endpoints)) {
+        this.burstEndpoints.set({ state }, count);
+      }
+    },
+  });
+  #burst: () => {
+    services: { policy: string; state: string; count: number }[];
+    endpoints: Record<string, number>;
+  } = () => ({ services: [], endpoints: {} });
+
+  /** Reports the burst totals `totals()` returns at every scrape. */
+  trackBurst(
+    totals: () => {
+      services: { policy: string; state: string; count: number }[];
+      endpoints: Record<string, number>;
+    },
+  ): void {
+    this.#burst = totals;
+  }
+
+  /** Reachability probes of peak endpoints, by peak cluster and result (success, failure). */
+  readonly probes = new Counter({
+    name: "kubeburst_probe_results_total",
+    help: "TCP reachability probes of peak endpoints, by peak cluster and result.",
+    labelNames: ["cluster", "result"] as const,
+    registers: [this.registry],
+  });
+
+  /** Peak endpoints probed now, and how many of them are unreachable, by peak cluster. */
+  readonly probeTargets = new Gauge({
+    name: "kubeburst_probe_endpoints",
+    help: "Peak endpoints under reachability probes, by peak cluster and state (reachable, unreachable).",
+    labelNames: ["cluster", "state"] as const,
+    registers: [this.registry],
+  });
+
   /** Reports the refused endpoints `refused()` returns at every scrape. */
   trackRefused(refused: () => { cluster: string; reason: string; count: number }[]): void {
     this.#refused = refused;
@@ -141,6 +206,8 @@ export class Metrics {
     for (const state of clusterStates) this.clusterState.remove({ cluster, state });
     this.withdrawn.remove({ cluster });
     this.propagation.remove({ cluster });
+    for (const result of ["success", "failure"]) this.probes.remove({ cluster, result });
+    for (const state of ["reachable", "unreachable"]) this.probeTargets.remove({ cluster, state });
   }
 
   /** Sets the state gauge of `cluster` to `state`. */

@@ -11,6 +11,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { HandleResult } from "../runtime/worker-pool.ts";
+import type { BurstStage } from "./burst-stage.ts";
 import { type Fence, FenceClosedError } from "./fence.ts";
 import { FencedWrites } from "./fenced-writes.ts";
 import { LiteralWriter, RetryLater } from "./literal-writer.ts";
@@ -31,6 +32,8 @@ export interface WriterOptions {
   apiTimeoutMs: number;
   /** Endpoints per slice, default 100. */
   maxPerSlice?: number;
+  /** The burst policy stage (SPEC B4, B5); without it every peak endpoint is written as it is. */
+  burst?: BurstStage;
 }
 
 /**
@@ -72,7 +75,10 @@ export class Writer {
     const prod = this.#opts.production();
     if (!prod?.hasSynced) return "retry";
     const deep = this.#deep.delete(key);
-    const state = this.#opts.aggregator.serviceState(key);
+    const aggregated = this.#opts.aggregator.serviceState(key);
+    const state = this.#opts.burst
+      ? await this.#opts.burst.view(key, aggregated, signal)
+      : aggregated;
     const service = state.production?.production;
     const { mode } = this.#opts;
     try {

@@ -153,7 +153,9 @@ describe("the kubeburst image", { timeout: 1_500_000 }, () => {
     // The first kubeburst stopped, leaving the burst's slices: the chart's one must take them
     // back when the burst ends, and write them again when it starts.
     await scenario.setBurst(false);
-    fromChart = await KubeburstProcess.start(configPath, chartDir, "from-chart", image?.launch);
+    fromChart = await KubeburstProcess.start(configPath, chartDir, "from-chart", {
+      launch: image?.launch,
+    });
     await fromChart.waitReady();
     assert.equal((await fromChart.get("/healthz")).status, 200);
     const kb = fromChart;
