@@ -23,6 +23,13 @@ export interface ClusterEvent {
   generation?: number;
 }
 
+/** A change of one Service's aggregate: which cluster's report made it, when its event arrived. */
+export interface ServiceChange {
+  cluster: string;
+  /** Clock ms at which the watch event behind the report arrived. */
+  observedAt: number;
+}
+
 /** What the workers send on the bounded channel to the aggregator (SPEC M5). */
 export type AggregationInfo = ServiceReport | ClusterEvent;
 
@@ -72,6 +79,8 @@ export class Aggregator {
   readonly #generations = new Map<string, number>();
   /** Refused addresses now, by cluster and reason (kept up to date, read at scrape). */
   readonly #refused = new Map<string, Map<string, number>>();
+  /** Per Service, the earliest change the writer has not taken yet (see takeChange). */
+  readonly #changes = new Map<ServiceKey, ServiceChange>();
 
   constructor(opts: AggregatorOptions) {
     this.#opts = opts;
@@ -157,6 +166,43 @@ export class Aggregator {
     return { production, peaks, unknown, conflicts };
   }
 
+  /**
+   * The earliest change of Service `key` since the last call, and forgets it: the writer takes
+   * it once production holds the result, to measure the change's propagation.
+   */
+  takeChange(key: ServiceKey): ServiceChange | undefined {
+    const change = this.#changes.get(key);
+    this.#changes.delete(key);
+    return change;
+  }
+
+  /** Every cluster's latest report of Service `key`, ready or not (for the status API). */
+  reportsOf(key: ServiceKey): ServiceReport[] {
+    return [...(this.#reports.get(key)?.values() ?? [])];
+  }
+
+  /** Every declared cluster and what is known of it. */
+  clusters(): [string, ClusterKnowledge][] {
+    return [...this.#clusters];
+  }
+
+  /**
+   * What `cluster` contributes now: the Services it reports a part in, and, for a peak, the
+   * endpoints admitted (after the cap) and refused over all of them. Linear in its Services.
+   */
+  contribution(cluster: string): { services: number; admitted: number; refused: number } {
+    let admitted = 0;
+    let refused = 0;
+    const keys = this.#keysOf.get(cluster) ?? new Set<ServiceKey>();
+    for (const key of keys) {
+      const report = this.#reports.get(key)?.get(cluster);
+      if (report?.kind !== "peak") continue;
+      for (const source of report.sources.values()) admitted += source.group?.endpoints.length ?? 0;
+    }
+    for (const count of this.#refused.get(cluster)?.values() ?? []) refused += count;
+    return { services: keys.size, admitted, refused };
+  }
+
   /** Keys of every Service some cluster reported a part in. */
   keys(): ServiceKey[] {
     return [...this.#reports.keys()];
@@ -212,6 +258,9 @@ export class Aggregator {
         this.#keysOf.set(report.cluster, keys);
       }
       keys.add(report.service);
+    }
+    if (report.observedAt !== undefined && !this.#changes.has(report.service)) {
+      this.#changes.set(report.service, { cluster: report.cluster, observedAt: report.observedAt });
     }
     this.#opts.onServiceChanged(report.service);
   }

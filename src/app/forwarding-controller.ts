@@ -9,7 +9,8 @@ import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { ClusterSample, Metrics } from "../observability/metrics.ts";
+import type { ClusterStatus, PolicyStatus } from "../observability/status-model.ts";
 import { Channel } from "../runtime/channel.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { LoopYielder } from "../runtime/loop-yielder.ts";
@@ -21,6 +22,7 @@ import { ClusterRegistry, type RunningCluster } from "./cluster-registry.ts";
 import { LeaderElector } from "./leader-election.ts";
 import { PeerHealth } from "./peer-health.ts";
 import { ProblemLog } from "./problem-log.ts";
+import { StatusView } from "./status-view.ts";
 import { WriteScheduler } from "./write-scheduler.ts";
 
 export interface ForwardingControllerOptions {
@@ -30,6 +32,8 @@ export interface ForwardingControllerOptions {
   clock: Clock;
   /** With leader election: this process led and could not renew; the caller should exit. */
   onLostLeadership?: () => void;
+  /** The burst policy's view of a Service, for the status API (SPEC B5); null where none. */
+  policyOf?: (key: ServiceKey) => PolicyStatus | null;
 }
 
 /** How a frozen API server is found out: it must answer the probe within this, twice in a row. */
@@ -55,6 +59,9 @@ export class ForwardingController {
   readonly #fence: Fence;
   /** Production's deny list as last read; unknown until it has been read (SPEC B15). */
   readonly #denied = new DenyListKeeper();
+  #rangesKnown = false;
+  /** The status API's documents, from the same state as the gauges. */
+  readonly status: StatusView;
 
   constructor(opts: ForwardingControllerOptions) {
     this.#opts = opts;
@@ -67,8 +74,6 @@ export class ForwardingController {
           writeBudgetMs: () => this.#elector?.writeBudgetMs() ?? 0,
         }
       : alwaysFence;
-    metrics.leader.set(electing ? 0 : 1);
-    metrics.productionRangesKnown.set(0);
     this.#channel = new Channel(config.channelCapacity);
     this.#registry = new ClusterRegistry({
       config,
@@ -135,15 +140,83 @@ export class ForwardingController {
       staleTTLMs: config.staleTTLMs,
       channel: this.#channel,
       events,
-      metrics,
       logger: opts.logger.child({ component: "peer-health" }),
       controller: (cluster) => this.#registry.get(cluster)?.controller,
       servedBy: (cluster) => this.#servedBy(cluster),
     });
     metrics.trackRefused(() => this.#aggregator.refusedCounts());
+    metrics.track({
+      clusters: () => this.#clusterSamples(),
+      leader: () => this.#leading(),
+      productionRangesKnown: () => this.#rangesKnown,
+    });
+    this.status = new StatusView({
+      clock,
+      metrics,
+      aggregator: this.#aggregator,
+      clusters: () => this.clusters(),
+      readiness: () => this.readiness(),
+      leader: () => this.#leading(),
+      productionRangesKnown: () => this.#rangesKnown,
+      production: () => {
+        const prod = this.#registry.production()?.controller;
+        return {
+          name: this.#registry.productionSpec.name,
+          client: prod?.client,
+          ourSlicesOf: (key) => prod?.ourSlicesOf(key) ?? [],
+        };
+      },
+      history: (key) => writer.history(key),
+      ...(opts.policyOf ? { policyOf: opts.policyOf } : {}),
+    });
     metrics.trackQueue("input", () =>
       this.#registry.all().reduce((sum, c) => sum + c.controller.queueDepth(), 0),
     );
+  }
+
+  /**
+   * Every declared cluster's status, production first, the ones whose kubeconfig is refused
+   * included: the list both the status API and the cluster gauges show.
+   */
+  clusters(): ClusterStatus[] {
+    return this.#registry.declared().map(({ spec, running, refused }) => {
+      const name = spec.name;
+      const c = running?.controller;
+      const part = this.#aggregator.contribution(name);
+      const peak = spec.role === "peak";
+      const reason =
+        refused ?? (c ? c.cause?.message : "not started yet (waiting for production's first sync)");
+      const lastSyncAt = c?.lastSyncAt;
+      return {
+        name,
+        role: spec.role,
+        source: spec.source,
+        state: c ? c.state : refused !== undefined ? "refused" : "syncing",
+        ...(reason !== undefined && c?.state !== "synced" ? { reason } : {}),
+        withdrawn: peak && this.#health.isWithdrawn(name),
+        lastSuccessfulSync: lastSyncAt === undefined ? null : new Date(lastSyncAt).toISOString(),
+        informers: c?.informers() ?? [],
+        services: part.services,
+        endpointsSeen: peak ? part.admitted : 0,
+        endpointsRefused: peak ? part.refused : 0,
+      };
+    });
+  }
+
+  #clusterSamples(): ClusterSample[] {
+    return this.#registry.declared().map(({ spec, running, refused }) => ({
+      name: spec.name,
+      role: spec.role,
+      state: running ? running.controller.state : refused !== undefined ? "refused" : "syncing",
+      withdrawn: spec.role === "peak" && this.#health.isWithdrawn(spec.name),
+      lastSyncAt: running?.controller.lastSyncAt,
+    }));
+  }
+
+  /** Whether this process writes: it leads, or there is no leader election. */
+  #leading(): boolean {
+    if (!this.#opts.config.leaderElection.enabled) return true;
+    return this.#elector?.isLeader ?? false;
   }
 
   /** Ready once the writer runs against a synced production cluster; the reason otherwise. */
@@ -198,7 +271,7 @@ export class ForwardingController {
    * keeps every informer and the aggregator warm meanwhile, so it takes over in one pass.
    */
   async #campaign(signal: AbortSignal): Promise<void> {
-    const { config, clock, metrics } = this.#opts;
+    const { config, clock } = this.#opts;
     const election = config.leaderElection;
     const production = this.#registry.production();
     if (!election.enabled || !production) return;
@@ -217,11 +290,9 @@ export class ForwardingController {
       // A clean stop hands the Lease over only after the writes under way have ended.
       drainWrites: () => this.#scheduler.drain(),
       onStartedLeading: () => {
-        metrics.leader.set(1);
         this.#scheduler.setLeading(true);
       },
       onStoppedLeading: () => {
-        metrics.leader.set(0);
         this.#scheduler.setLeading(false);
         this.#opts.onLostLeadership?.();
       },
@@ -271,7 +342,6 @@ export class ForwardingController {
       onSynced: synced,
       onState: (state, cause) => {
         if (this.#registry.get(name)?.controller !== controller) return;
-        metrics.setClusterState(name, state);
         this.#log.info(
           { cluster: name, state, ...(cause ? { reason: cause.message } : {}) },
           "cluster state changed",
@@ -288,18 +358,13 @@ export class ForwardingController {
 
   #onAdded(running: RunningCluster): void {
     const name = running.spec.name;
-    this.#opts.metrics.setClusterState(name, "syncing");
-    if (running.spec.role === "peak") {
-      this.#opts.metrics.withdrawn.set({ cluster: name }, 0);
-      this.#health.observe(name, "syncing");
-    }
+    if (running.spec.role === "peak") this.#health.observe(name, "syncing");
     this.#channel.send({ kind: "cluster-added", cluster: name }).catch(() => {});
   }
 
   /** A controller listed everything (its reports follow by themselves). */
   #onSynced(running: RunningCluster, replaced: RunningCluster | undefined): void {
     const name = running.spec.name;
-    this.#opts.metrics.setClusterState(name, running.controller.state);
     if (running.spec.role === "peak") this.#health.observe(name, running.controller.state);
     if (replaced && running.spec.role === "production") this.#rangesChanged();
   }
@@ -326,7 +391,7 @@ export class ForwardingController {
       discovered,
     );
     if (!this.#denied.update(ranges)) return;
-    this.#opts.metrics.productionRangesKnown.set(1);
+    this.#rangesKnown = true;
     this.#log.info(
       { denied: ranges.length, discovered: discovered.length },
       "production's own ranges read; peaks are checked against them",
