@@ -190,7 +190,12 @@ export class Aggregator {
    * What `cluster` contributes now: the Services it reports a part in, and, for a peak, the
    * endpoints admitted (after the cap) and refused over all of them. Linear in its Services.
    */
-  contribution(cluster: string): { services: number; admitted: number; refused: number } {
+  contribution(cluster: string): {
+    services: number;
+    admitted: number;
+    refused: number;
+    byReason: Record<string, number>;
+  } {
     let admitted = 0;
     let refused = 0;
     const keys = this.#keysOf.get(cluster) ?? new Set<ServiceKey>();
@@ -199,8 +204,13 @@ export class Aggregator {
       if (report?.kind !== "peak") continue;
       for (const source of report.sources.values()) admitted += source.group?.endpoints.length ?? 0;
     }
-    for (const count of this.#refused.get(cluster)?.values() ?? []) refused += count;
-    return { services: keys.size, admitted, refused };
+    const byReason: Record<string, number> = {};
+    for (const [reason, count] of this.#refused.get(cluster) ?? []) {
+      if (count <= 0) continue;
+      refused += count;
+      byReason[reason] = count;
+    }
+    return { services: keys.size, admitted, refused, byReason };
   }
 
   /** Keys of every Service some cluster reported a part in. */

@@ -199,6 +199,7 @@ export class ForwardingController {
         services: part.services,
         endpointsSeen: peak ? part.admitted : 0,
         endpointsRefused: peak ? part.refused : 0,
+        refusedByReason: peak ? part.byReason : {},
       };
     });
   }

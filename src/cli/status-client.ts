@@ -53,6 +53,7 @@ export const statusDocumentSchema = z.object({
       services: z.number(),
       endpointsSeen: z.number(),
       endpointsRefused: z.number(),
+      refusedByReason: z.record(z.string(), z.number()),
     }),
   ),
   services: z.array(

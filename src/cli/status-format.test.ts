@@ -28,7 +28,7 @@ test("status: every declared cluster has a line, the refused one with its reason
   assert.equal(lines[0], "kubeburst 0.1.0 at 127.0.0.1:9090: ready (ok)");
   assert.match(text, /^attention: rented refused$/m);
   assert.match(text, /^ {2}private +production +synced +2 s ago +1 +- +-$/m);
-  assert.match(text, /^ {2}public +peak +synced +1 s ago +1 +3 +1$/m);
+  assert.match(text, /^ {2}public +peak +synced +1 s ago +1 +3 +loopback=1$/m);
   assert.match(
     text,
     /^ {2}rented +peak \(secret\) +refused +never +0 +0 +0 +kubeconfig refused: an exec plugin/m,

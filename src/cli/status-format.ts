@@ -66,7 +66,14 @@ export function formatStatus(doc: StatusView, address: string): string {
         c.lastSuccessfulSync ? ago(c.lastSuccessfulSync, now) : "never",
         String(c.services),
         c.role === "peak" ? String(c.endpointsSeen) : "-",
-        c.role === "peak" ? String(c.endpointsRefused) : "-",
+        c.role !== "peak"
+          ? "-"
+          : c.endpointsRefused === 0
+            ? "0"
+            : Object.entries(c.refusedByReason)
+                .sort(([a], [b]) => (a < b ? -1 : 1))
+                .map(([reason, n]) => `${reason}=${n}`)
+                .join(" "),
         c.reason ?? "",
       ]),
     ]),

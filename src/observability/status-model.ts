@@ -47,6 +47,8 @@ export interface ClusterStatus {
   endpointsSeen: number;
   /** Peak only: endpoints refused now (address policy and cap). */
   endpointsRefused: number;
+  /** Peak only: the refused endpoints by reason (`multicast`, `not-allowed`, `cap`, …). */
+  refusedByReason: Record<string, number>;
 }
 
 /**

@@ -25,6 +25,7 @@ export const statusDoc: StatusDocument = {
       services: 1,
       endpointsSeen: 0,
       endpointsRefused: 0,
+      refusedByReason: {},
     },
     {
       name: "public",
@@ -37,6 +38,7 @@ export const statusDoc: StatusDocument = {
       services: 1,
       endpointsSeen: 3,
       endpointsRefused: 1,
+      refusedByReason: { loopback: 1 },
     },
     {
       name: "rented",
@@ -50,6 +52,7 @@ export const statusDoc: StatusDocument = {
       services: 0,
       endpointsSeen: 0,
       endpointsRefused: 0,
+      refusedByReason: {},
     },
   ],
   services: [
