@@ -284,3 +284,12 @@ test("contribution: a peak's Services, admitted and refused endpoints by reason"
     byReason: {},
   });
 });
+
+test("a withdrawal is a change of every Service the peak served, timed from its decision", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(peak("public", [source("a", ["198.19.0.1"])]));
+  agg.takeChange(KEY);
+  agg.apply({ kind: "cluster-withdrawn", cluster: "public", observedAt: 500 });
+  assert.deepEqual(agg.takeChange(KEY), { cluster: "public", observedAt: 500 });
+});

@@ -21,6 +21,11 @@ export interface ClusterEvent {
   cluster: string;
   /** For "cluster-ready": the generation of the controller whose first list is complete. */
   generation?: number;
+  /**
+   * For "cluster-withdrawn" and "cluster-removed": when it was decided (clock ms), so that the
+   * propagation of the withdrawal is timed like any other change.
+   */
+  observedAt?: number;
 }
 
 /** A change of one Service's aggregate: which cluster's report made it, when its event arrived. */
@@ -117,7 +122,7 @@ export class Aggregator {
         return;
       case "cluster-withdrawn":
         this.#clusters.set(info.cluster, "withdrawn");
-        this.#dropCluster(info.cluster);
+        this.#dropCluster(info.cluster, info.observedAt);
         this.#opts.onClusterDropped(info.cluster);
         return;
       case "cluster-restored":
@@ -126,7 +131,7 @@ export class Aggregator {
       case "cluster-removed":
         this.#clusters.delete(info.cluster);
         this.#generations.delete(info.cluster);
-        this.#dropCluster(info.cluster);
+        this.#dropCluster(info.cluster, info.observedAt);
         this.#opts.onClusterDropped(info.cluster);
         return;
     }
@@ -286,11 +291,14 @@ export class Aggregator {
     }
   }
 
-  #dropCluster(cluster: string): void {
+  #dropCluster(cluster: string, observedAt: number | undefined): void {
     for (const key of [...(this.#keysOf.get(cluster) ?? [])]) {
       const report = this.#reports.get(key)?.get(cluster);
       if (report) {
         this.#forget(key, cluster, report);
+        if (observedAt !== undefined && !this.#changes.has(key)) {
+          this.#changes.set(key, { cluster, observedAt });
+        }
         this.#opts.onServiceChanged(key);
       }
     }

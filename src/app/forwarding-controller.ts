@@ -374,7 +374,9 @@ export class ForwardingController {
   async #onRemoved(name: string): Promise<void> {
     this.#health.forget(name);
     this.#opts.metrics.forgetCluster(name);
-    await this.#channel.send({ kind: "cluster-removed", cluster: name }).catch(() => {});
+    await this.#channel
+      .send({ kind: "cluster-removed", cluster: name, observedAt: this.#opts.clock.now() })
+      .catch(() => {});
     this.#scheduler.forget(name);
   }
 

@@ -115,7 +115,9 @@ export class PeerHealth {
     );
     this.#relisted.delete(cluster);
     this.#opts.controller(cluster)?.requestRelist();
-    channel.send({ kind: "cluster-withdrawn", cluster }, this.#signal).catch(() => {});
+    channel
+      .send({ kind: "cluster-withdrawn", cluster, observedAt: this.#opts.clock.now() }, this.#signal)
+      .catch(() => {});
   }
 
   #restore(cluster: string): void {

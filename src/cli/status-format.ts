@@ -99,11 +99,7 @@ export function formatStatus(doc: StatusView, address: string): string {
                 )
                 .join("; "),
           `${s.written.endpoints} endpoint(s) in ${s.written.slices} slice(s)`,
-          s.lastChange
-            ? `${duration(s.lastChange.propagationSeconds)} from ${s.lastChange.cluster}, ${ago(s.lastChange.writtenAt, now)}`
-            : s.lastWrite
-              ? `written ${ago(s.lastWrite.at, now)}`
-              : "-",
+          lastChangeCell(s, now),
           s.lastWrite?.result === "error"
             ? `write failing: ${s.lastWrite.error ?? ""}`
             : s.policy
@@ -118,6 +114,16 @@ export function formatStatus(doc: StatusView, address: string): string {
     `writes: ${doc.writes.ok} ok, ${doc.writes.failed} failed; ${doc.writes.noop} reconciles found nothing to do`,
   );
   return lines.join("\n");
+}
+
+/** How long the last change took and when; a later write no event was timed for, after it. */
+function lastChangeCell(s: StatusView["services"][number], now: string): string {
+  const c = s.lastChange;
+  const w = s.lastWrite;
+  const written = w ? `written ${ago(w.at, now)}` : "-";
+  if (!c) return written;
+  const change = `${duration(c.propagationSeconds)} from ${c.cluster}, ${ago(c.writtenAt, now)}`;
+  return w && Date.parse(w.at) > Date.parse(c.writtenAt) ? `${change}; ${written}` : change;
 }
 
 /** `kubeburst explain NAMESPACE/NAME`: everything about one Service, readably. Pure. */
