@@ -116,7 +116,10 @@ export class PeerHealth {
     this.#relisted.delete(cluster);
     this.#opts.controller(cluster)?.requestRelist();
     channel
-      .send({ kind: "cluster-withdrawn", cluster, observedAt: this.#opts.clock.now() }, this.#signal)
+      .send(
+        { kind: "cluster-withdrawn", cluster, observedAt: this.#opts.clock.now() },
+        this.#signal,
+      )
       .catch(() => {});
   }
 
