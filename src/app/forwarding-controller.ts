@@ -164,9 +164,11 @@ export class ForwardingController {
           name: this.#registry.productionSpec.name,
           client: prod?.client,
           ourSlicesOf: (key) => prod?.ourSlicesOf(key) ?? [],
+          servicesWithOurSlices: () => prod?.servicesWithOurSlices() ?? [],
         };
       },
       history: (key) => writer.history(key),
+      yielder: this.#yielder,
       ...(opts.policyOf ? { policyOf: opts.policyOf } : {}),
     });
     metrics.trackQueue("input", () =>

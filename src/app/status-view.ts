@@ -21,6 +21,7 @@ import {
   type WrittenSlice,
 } from "../observability/status-model.ts";
 import type { Clock } from "../runtime/clock.ts";
+import type { LoopYielder } from "../runtime/loop-yielder.ts";
 import type { WriteHistory } from "../writer/writer.ts";
 
 /** How long the read of production's own slices for one Service may take, ms. */
@@ -40,8 +41,12 @@ export interface StatusViewOptions {
     name: string;
     client: KubeClient | undefined;
     ourSlicesOf: (key: ServiceKey) => V1EndpointSlice[];
+    /** Services with slices of ours (also those no cluster reports any more). */
+    servicesWithOurSlices: () => ServiceKey[];
   };
   history: (key: ServiceKey) => WriteHistory | undefined;
+  /** Lets the event loop breathe while the overview of many Services is made. */
+  yielder: LoopYielder;
   /** The burst policy's view of a Service (SPEC B5); absent until a policy engine is wired. */
   policyOf?: (key: ServiceKey) => PolicyStatus | null;
 }
@@ -50,7 +55,8 @@ export interface StatusViewOptions {
  * The status API's documents, made on request from the state the controller already keeps (the
  * aggregator's reports, the production cache of our slices, the writer's history and the cluster
  * list the gauges read), so the status API and `/metrics` cannot disagree. Making the overview
- * is linear in the Services; nothing is kept for it between requests.
+ * is linear in the Services and yields to the event loop as it goes; nothing is kept for it
+ * between requests.
  */
 export class StatusView {
   readonly #opts: StatusViewOptions;
@@ -65,21 +71,22 @@ export class StatusView {
     const readiness = o.readiness();
     const clusters = o.clusters();
     const prod = o.production();
-    const services = o.aggregator
-      .keys()
-      .sort()
-      .flatMap((key) => {
-        const summary = serviceSummaryOf(
-          key,
-          o.aggregator.reportsOf(key),
-          (c) => o.aggregator.knowledge(c),
-          prod.ourSlicesOf(key),
-          o.history(key),
-          o.policyOf?.(key) ?? null,
-          prod.name,
-        );
-        return summary ? [summary] : [];
-      });
+    const keys = new Set(o.aggregator.keys());
+    for (const key of prod.servicesWithOurSlices()) keys.add(key);
+    const services: ServiceSummary[] = [];
+    for (const key of [...keys].sort()) {
+      const summary = serviceSummaryOf(
+        key,
+        o.aggregator.reportsOf(key),
+        (c) => o.aggregator.knowledge(c),
+        prod.ourSlicesOf(key),
+        o.history(key),
+        o.policyOf?.(key) ?? null,
+        prod.name,
+      );
+      if (summary) services.push(summary);
+      await o.yielder.maybeYield();
+    }
     const writes = await o.metrics.writes.get();
     const noop = await o.metrics.noopSyncs.get();
     const count = (result: string) =>
