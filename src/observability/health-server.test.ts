@@ -102,6 +102,22 @@ test("the status API: versioned JSON documents, errors as documents, off when as
   } finally {
     await on.close();
   }
+  const failing = await startHealthServer("127.0.0.1", 0, new Metrics(), ready, {
+    source: {
+      overview: () => Promise.reject(new Error("boom")),
+      service: () => Promise.reject(new Error("boom")),
+    },
+    access: "any",
+  });
+  try {
+    for (const path of ["/status/v1", "/status/v1/services/shop/web"]) {
+      const got = await get(failing.address, path);
+      assert.equal(got.status, 500, path);
+      assert.match(got.doc.message ?? "", /status failed: Error: boom/);
+    }
+  } finally {
+    await failing.close();
+  }
   const off = await startHealthServer("127.0.0.1", 0, new Metrics(), ready, {
     source,
     access: "off",

@@ -257,6 +257,17 @@ describe("status, explain, dashboard and alerts on one burst scenario", {
       },
       { timeoutMs: 120_000, intervalMs: 1_000 },
     );
+    // The two propagation figures side by side (printed, not asserted: performance is measured
+    // in benchmarks): from the event's arrival, and the coarse one from the trigger time.
+    const mean = async (name: string) => {
+      const labels = { cluster: "public" };
+      const sum = await s.kubeburst.metric(`${name}_sum`, labels);
+      const count = await s.kubeburst.metric(`${name}_count`, labels);
+      return `${((1000 * sum) / count).toFixed(1)} ms over ${count}`;
+    };
+    log(
+      `propagation mean from public: ${await mean("kubeburst_propagation_duration_seconds")} (event to write); ${await mean("kubeburst_propagation_from_trigger_time_seconds")} (trigger time to write)`,
+    );
     const dashboard = JSON.parse(await readFile(dashboardFile, "utf8")) as {
       panels: { title: string; targets: { expr: string }[] }[];
     };
