@@ -181,22 +181,23 @@ export class ForwardingController {
    * included: the list both the status API and the cluster gauges show.
    */
   clusters(): ClusterStatus[] {
-    return this.#registry.declared().map(({ spec, running, refused }) => {
-      const name = spec.name;
+    return this.#registry.declared().map((declared) => {
+      const { spec, running, refused } = declared;
+      const sample = this.#sample(declared);
       const c = running?.controller;
-      const part = this.#aggregator.contribution(name);
+      const part = this.#aggregator.contribution(spec.name);
       const peak = spec.role === "peak";
       const reason =
         refused ?? (c ? c.cause?.message : "not started yet (waiting for production's first sync)");
-      const lastSyncAt = c?.lastSyncAt;
       return {
-        name,
+        name: spec.name,
         role: spec.role,
         source: spec.source,
-        state: c ? c.state : refused !== undefined ? "refused" : "syncing",
-        ...(reason !== undefined && c?.state !== "synced" ? { reason } : {}),
-        withdrawn: peak && this.#health.isWithdrawn(name),
-        lastSuccessfulSync: lastSyncAt === undefined ? null : new Date(lastSyncAt).toISOString(),
+        state: sample.state,
+        ...(reason !== undefined && sample.state !== "synced" ? { reason } : {}),
+        withdrawn: sample.withdrawn,
+        lastSuccessfulSync:
+          sample.lastSyncAt === undefined ? null : new Date(sample.lastSyncAt).toISOString(),
         informers: c?.informers() ?? [],
         services: part.services,
         endpointsSeen: peak ? part.admitted : 0,
@@ -207,13 +208,19 @@ export class ForwardingController {
   }
 
   #clusterSamples(): ClusterSample[] {
-    return this.#registry.declared().map(({ spec, running, refused }) => ({
+    return this.#registry.declared().map((declared) => this.#sample(declared));
+  }
+
+  /** What both views show of a declared cluster: its state, withdrawal and last sync. */
+  #sample(declared: ReturnType<ClusterRegistry["declared"]>[number]): ClusterSample {
+    const { spec, running, refused } = declared;
+    return {
       name: spec.name,
       role: spec.role,
       state: running ? running.controller.state : refused !== undefined ? "refused" : "syncing",
       withdrawn: spec.role === "peak" && this.#health.isWithdrawn(spec.name),
       lastSyncAt: running?.controller.lastSyncAt,
-    }));
+    };
   }
 
   /** Whether this process writes: it leads, or there is no leader election. */
