@@ -1,7 +1,12 @@
 import type { V1EndpointSlice } from "@kubernetes/client-node";
 import type { Aggregator, ClusterKnowledge } from "../aggregate/aggregator.ts";
 import type { ServiceReport } from "../controller/report.ts";
-import { NOT_OURS_SELECTOR, SERVICE_NAME_LABEL, SOURCE_CLUSTER_LABEL } from "../domain/labels.ts";
+import {
+  NOT_OURS_SELECTOR,
+  pairs,
+  SERVICE_NAME_LABEL,
+  SOURCE_CLUSTER_LABEL,
+} from "../domain/labels.ts";
 import { parseServiceKey, type ServiceKey } from "../domain/service-key.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import { endpointGroupOf, writtenSliceOf } from "../kube/object-shapes.ts";
@@ -132,8 +137,7 @@ export class StatusView {
       const knowledge = o.aggregator.knowledge(r.cluster);
       const pairsWith =
         production?.kind === "production" &&
-        (production.role.peerCluster === undefined || production.role.peerCluster === r.cluster) &&
-        (r.role.peerCluster === undefined || r.role.peerCluster === prod.name);
+        pairs(production.role, r.role, production.cluster, r.cluster);
       const reason =
         production === undefined
           ? "production has no Service labelled to take part"
