@@ -172,6 +172,41 @@ describe("status, explain, dashboard and alerts on one burst scenario", {
     );
     assert.equal(doc.policy, null);
 
+    // A peak pod turns not ready: explain shows its condition, and the change is timed anew.
+    const pod = s.peakPods[0]!;
+    const count = () =>
+      s.kubeburst.metric("kubeburst_propagation_duration_seconds_count", { cluster: "public" });
+    const before = await count();
+    await s.cloud.setPodReady(pod, false);
+    try {
+      await eventually("explain shows the peak pod not ready", async () => {
+        const now = await kubeburst("explain", "shop/web", "-o", "json", "--address", address());
+        const d = JSON.parse(now.stdout) as ServiceStatusDocument;
+        const e = d.peaks[0]?.endpoints.find((x) => x.address === pod.ip);
+        assert.equal(e?.ready, false, JSON.stringify(d.peaks[0]?.endpoints));
+        assert.ok(
+          d.lastChange &&
+            Date.parse(d.lastChange.observedAt) > Date.parse(doc.lastChange?.observedAt ?? ""),
+        );
+        assert.equal(
+          d.written.reduce((n, w) => n + w.ready, 0),
+          2,
+        );
+      });
+      assert.ok((await count()) > before, "the change's propagation is observed");
+    } finally {
+      await s.cloud.setPodReady(pod, true);
+    }
+    await eventually("the peak pod is ready again in what is written", async () => {
+      const d = JSON.parse(
+        (await s.kubeburst.get("/status/v1/services/shop/web")).text,
+      ) as ServiceStatusDocument;
+      assert.equal(
+        d.written.reduce((n, w) => n + w.ready, 0),
+        3,
+      );
+    });
+
     const unknown = await kubeburst("explain", "shop/nothing", "--address", address());
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /kubeburst knows no Service shop\/nothing/);
