@@ -293,3 +293,12 @@ test("a withdrawal is a change of every Service the peak served, timed from its 
   agg.apply({ kind: "cluster-withdrawn", cluster: "public", observedAt: 500 });
   assert.deepEqual(agg.takeChange(KEY), { cluster: "public", observedAt: 500 });
 });
+
+test("forgetChanges: a new leader does not time the changes it saw as a standby", () => {
+  const { agg } = setup();
+  agg.apply({ ...production(), observedAt: 100 });
+  agg.forgetChanges();
+  assert.equal(agg.takeChange(KEY), undefined);
+  agg.apply({ ...peak("public", [source("a", ["198.19.0.1"])]), observedAt: 900 });
+  assert.deepEqual(agg.takeChange(KEY), { cluster: "public", observedAt: 900 });
+});

@@ -181,6 +181,15 @@ export class Aggregator {
     return change;
   }
 
+  /**
+   * Forgets every untaken change: a replica that starts leading did not carry the changes it saw
+   * as a standby (the leader of the time did), so their clocks would measure the wait for the
+   * Lease, not a propagation.
+   */
+  forgetChanges(): void {
+    this.#changes.clear();
+  }
+
   /** Every cluster's latest report of Service `key`, ready or not (for the status API). */
   reportsOf(key: ServiceKey): ServiceReport[] {
     return [...(this.#reports.get(key)?.values() ?? [])];

@@ -300,6 +300,7 @@ export class ForwardingController {
       // A clean stop hands the Lease over only after the writes under way have ended.
       drainWrites: () => this.#scheduler.drain(),
       onStartedLeading: () => {
+        this.#aggregator.forgetChanges();
         this.#scheduler.setLeading(true);
       },
       onStoppedLeading: () => {
