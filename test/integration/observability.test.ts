@@ -131,6 +131,18 @@ describe("status, explain, dashboard and alerts on one burst scenario", {
       /^ {2}shop\/web +public 3\/3, 1 refused +3 endpoint\(s\) in \d+ slice\(s\) /m,
     );
 
+    const asJson = await kubeburst("status", "--json", "--address", address());
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const served = JSON.parse(asJson.stdout) as StatusDocument;
+    assert.equal(served.kind, "Status");
+    assert.deepEqual(
+      served.clusters.map((c) => [c.name, c.role, c.source, c.state]),
+      [
+        ["private", "production", "file", "synced"],
+        ["public", "peak", "file", "synced"],
+      ],
+    );
+
     const text = await kubeburst("explain", "shop/web", "--address", address());
     log(`kubeburst explain shop/web:\n${text.stdout}`);
     assert.equal(text.code, 0, text.stdout + text.stderr);
