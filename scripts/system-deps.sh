@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local cloud needs (kube-proxy's nftables mode, network
-# namespaces, conntrack, certificates, sysctl for IPv6 settings inside namespaces). Does nothing
-# when they are all present.
+# namespaces, conntrack, certificates, sysctl for IPv6 settings inside namespaces) and Prometheus
+# with promtool (the tests prove the alerting rules and the dashboard's queries on it). Does
+# nothing when they are all present.
 set -euo pipefail
-declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl [sysctl]=procps)
+declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl [sysctl]=procps [promtool]=prometheus)
 missing=()
 for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -14,4 +15,10 @@ fi
 echo "system-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# The prometheus package would start a server on :9090 on a machine whose init allows it; the tests
+# start their own on loopback, so package installs may not start services (unless a policy exists).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -259,4 +259,77 @@ test("peak endpoints of a family the production Service lacks are counted until 
   ]);
   agg.apply({ kind: "cluster-removed", cluster: "public" });
   assert.deepEqual(agg.leftOutCounts(), [], "a removed peak leaves nothing counted");
+  assert.equal(agg.leftOutOf("public"), 0);
+});
+
+test("takeChange: the earliest change since the writer last took one, from a real change only", () => {
+  const { agg } = setup();
+  agg.apply({ ...production(), observedAt: 100 });
+  agg.apply({ ...peak("public", [source("a", ["198.19.0.1"])]), observedAt: 200 });
+  assert.deepEqual(agg.takeChange(KEY), { cluster: "private", observedAt: 100 });
+  assert.equal(agg.takeChange(KEY), undefined, "taken once");
+  // A report equal to the last (a resync's) is no change: its clock is dropped.
+  const same = agg.reportsOf(KEY).find((r) => r.cluster === "public")!;
+  agg.apply({ ...same, observedAt: 300 });
+  assert.equal(agg.takeChange(KEY), undefined);
+  // A report without an event behind it (a restore, a new policy) changes, but starts no clock.
+  agg.apply(peak("public", [source("a", ["198.19.0.2"])]));
+  assert.equal(agg.takeChange(KEY), undefined);
+  agg.apply({ ...peak("public", [source("a", ["198.19.0.3"])]), observedAt: 400 });
+  assert.deepEqual(agg.takeChange(KEY), { cluster: "public", observedAt: 400 });
+});
+
+test("contribution: a peak's Services, admitted and refused endpoints by reason", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(
+    peak("public", [
+      source("a", ["198.19.0.1", "198.19.0.2"], [["239.0.0.1", "multicast"]]),
+      source(
+        "b",
+        ["198.19.0.3"],
+        [
+          ["198.18.0.9", "production-range"],
+          ["239.0.0.2", "multicast"],
+        ],
+      ),
+    ]),
+  );
+  agg.apply(peak("public", [source("c", ["198.19.1.1"])], {}, "shop/other"));
+  assert.deepEqual(agg.contribution("public"), {
+    services: 2,
+    admitted: 4,
+    refused: 3,
+    byReason: { multicast: 2, "production-range": 1 },
+  });
+  assert.deepEqual(agg.contribution("private"), {
+    services: 1,
+    admitted: 0,
+    refused: 0,
+    byReason: {},
+  });
+  assert.deepEqual(agg.contribution("nowhere"), {
+    services: 0,
+    admitted: 0,
+    refused: 0,
+    byReason: {},
+  });
+});
+
+test("a withdrawal is a change of every Service the peak served, timed from its decision", () => {
+  const { agg } = setup();
+  agg.apply(production());
+  agg.apply(peak("public", [source("a", ["198.19.0.1"])]));
+  agg.takeChange(KEY);
+  agg.apply({ kind: "cluster-withdrawn", cluster: "public", observedAt: 500 });
+  assert.deepEqual(agg.takeChange(KEY), { cluster: "public", observedAt: 500 });
+});
+
+test("forgetChanges: a new leader does not time the changes it saw as a standby", () => {
+  const { agg } = setup();
+  agg.apply({ ...production(), observedAt: 100 });
+  agg.forgetChanges();
+  assert.equal(agg.takeChange(KEY), undefined);
+  agg.apply({ ...peak("public", [source("a", ["198.19.0.1"])]), observedAt: 900 });
+  assert.deepEqual(agg.takeChange(KEY), { cluster: "public", observedAt: 900 });
 });

@@ -23,6 +23,18 @@ export interface ClusterEvent {
   cluster: string;
   /** For "cluster-ready": the generation of the controller whose first list is complete. */
   generation?: number;
+  /**
+   * For "cluster-withdrawn" and "cluster-removed": when it was decided (clock ms), so that the
+   * propagation of the withdrawal is timed like any other change.
+   */
+  observedAt?: number;
+}
+
+/** A change of one Service's aggregate: which cluster's report made it, when its event arrived. */
+export interface ServiceChange {
+  cluster: string;
+  /** Clock ms at which the watch event behind the report arrived. */
+  observedAt: number;
 }
 
 /** What the workers send on the bounded channel to the aggregator (SPEC M5). */
@@ -78,6 +90,8 @@ export class Aggregator {
   readonly #leftOut = new Map<ServiceKey, Map<string, number>>();
   /** The sums of {@link #leftOut} by cluster. */
   readonly #leftOutByCluster = new Map<string, number>();
+  /** Per Service, the earliest change the writer has not taken yet (see takeChange). */
+  readonly #changes = new Map<ServiceKey, ServiceChange>();
 
   constructor(opts: AggregatorOptions) {
     this.#opts = opts;
@@ -114,7 +128,7 @@ export class Aggregator {
         return;
       case "cluster-withdrawn":
         this.#clusters.set(info.cluster, "withdrawn");
-        this.#dropCluster(info.cluster);
+        this.#dropCluster(info.cluster, info.observedAt);
         this.#opts.onClusterDropped(info.cluster);
         return;
       case "cluster-restored":
@@ -123,7 +137,7 @@ export class Aggregator {
       case "cluster-removed":
         this.#clusters.delete(info.cluster);
         this.#generations.delete(info.cluster);
-        this.#dropCluster(info.cluster);
+        this.#dropCluster(info.cluster, info.observedAt);
         this.#opts.onClusterDropped(info.cluster);
         return;
     }
@@ -163,6 +177,62 @@ export class Aggregator {
     return { production, peaks, unknown, conflicts };
   }
 
+  /**
+   * The earliest change of Service `key` since the last call, and forgets it: the writer takes
+   * it once production holds the result, to measure the change's propagation.
+   */
+  takeChange(key: ServiceKey): ServiceChange | undefined {
+    const change = this.#changes.get(key);
+    this.#changes.delete(key);
+    return change;
+  }
+
+  /**
+   * Forgets every untaken change: a replica that starts leading did not carry the changes it saw
+   * as a standby (the leader of the time did), so their clocks would measure the wait for the
+   * Lease, not a propagation.
+   */
+  forgetChanges(): void {
+    this.#changes.clear();
+  }
+
+  /** Every cluster's latest report of Service `key`, ready or not (for the status API). */
+  reportsOf(key: ServiceKey): ServiceReport[] {
+    return [...(this.#reports.get(key)?.values() ?? [])];
+  }
+
+  /** Every declared cluster and what is known of it. */
+  clusters(): [string, ClusterKnowledge][] {
+    return [...this.#clusters];
+  }
+
+  /**
+   * What `cluster` contributes now: the Services it reports a part in, and, for a peak, the
+   * endpoints admitted (after the cap) and refused over all of them. Linear in its Services.
+   */
+  contribution(cluster: string): {
+    services: number;
+    admitted: number;
+    refused: number;
+    byReason: Record<string, number>;
+  } {
+    let admitted = 0;
+    let refused = 0;
+    const keys = this.#keysOf.get(cluster) ?? new Set<ServiceKey>();
+    for (const key of keys) {
+      const report = this.#reports.get(key)?.get(cluster);
+      if (report?.kind !== "peak") continue;
+      for (const source of report.sources.values()) admitted += source.group?.endpoints.length ?? 0;
+    }
+    const byReason: Record<string, number> = {};
+    for (const [reason, count] of this.#refused.get(cluster) ?? []) {
+      if (count <= 0) continue;
+      refused += count;
+      byReason[reason] = count;
+    }
+    return { services: keys.size, admitted, refused, byReason };
+  }
+
   /** Keys of every Service some cluster reported a part in. */
   keys(): ServiceKey[] {
     return [...this.#reports.keys()];
@@ -195,6 +265,11 @@ export class Aggregator {
     return [...this.#leftOutByCluster]
       .filter(([, count]) => count > 0)
       .map(([cluster, count]) => ({ cluster, reason: "family-mismatch", count }));
+  }
+
+  /** Admitted endpoints of `cluster` left out for a family their Service lacks, now. */
+  leftOutOf(cluster: string): number {
+    return this.#leftOutByCluster.get(cluster) ?? 0;
   }
 
   /** Service `key`'s aggregate changed: recount what it leaves out, then tell the writer. */
@@ -257,6 +332,9 @@ export class Aggregator {
       }
       keys.add(report.service);
     }
+    if (report.observedAt !== undefined && !this.#changes.has(report.service)) {
+      this.#changes.set(report.service, { cluster: report.cluster, observedAt: report.observedAt });
+    }
     this.#changed(report.service);
   }
 
@@ -271,11 +349,14 @@ export class Aggregator {
     }
   }
 
-  #dropCluster(cluster: string): void {
+  #dropCluster(cluster: string, observedAt: number | undefined): void {
     for (const key of [...(this.#keysOf.get(cluster) ?? [])]) {
       const report = this.#reports.get(key)?.get(cluster);
       if (report) {
         this.#forget(key, cluster, report);
+        if (observedAt !== undefined && !this.#changes.has(key)) {
+          this.#changes.set(key, { cluster, observedAt });
+        }
         this.#changed(key);
       }
     }

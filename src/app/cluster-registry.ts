@@ -66,6 +66,10 @@ export class ClusterRegistry {
   #fileConfig: Config;
   #secretClusters: { secret: string; spec: ClusterSpec }[] = [];
   #generation = 0;
+  /** Every declared cluster as of the last discovery, production first. */
+  #declared: ClusterSpec[] = [];
+  /** Declared clusters whose kubeconfig is refused (no controller runs for them), and why. */
+  readonly #refused = new Map<string, string>();
 
   constructor(opts: ClusterRegistryOptions) {
     this.#opts = opts;
@@ -91,6 +95,23 @@ export class ClusterRegistry {
   /** Every running cluster, and the replacements still syncing. */
   all(): RunningCluster[] {
     return [...this.#clusters.values(), ...this.#replacements.values()];
+  }
+
+  /**
+   * Every declared cluster, production first: its running controller, or why its kubeconfig is
+   * refused (then no controller runs), or neither while it has not been started yet.
+   */
+  declared(): { spec: ClusterSpec; running?: RunningCluster; refused?: string }[] {
+    const specs = this.#declared.length > 0 ? this.#declared : [this.productionSpec];
+    return specs.map((spec) => {
+      const running = this.#clusters.get(spec.name);
+      const refused = this.#refused.get(spec.name);
+      return {
+        spec,
+        ...(running ? { running } : {}),
+        ...(refused !== undefined && !running ? { refused } : {}),
+      };
+    });
   }
 
   /** The running clusters. */
@@ -146,6 +167,8 @@ export class ClusterRegistry {
     const declared = mergeClusterSources(this.#fileConfig.clusters, this.#secretClusters);
     this.#opts.problems.report("merge", declared.problems);
     const wanted = new Set(declared.specs.map((s) => s.name));
+    this.#declared = [this.productionSpec, ...declared.specs.slice(1)];
+    for (const name of this.#refused.keys()) if (!wanted.has(name)) this.#refused.delete(name);
     for (const spec of declared.specs.slice(1)) await this.#ensure(spec, signal);
     for (const name of new Set(this.all().map((r) => r.spec.name))) {
       if (wanted.has(name) || name === this.productionSpec.name) continue;
@@ -253,6 +276,7 @@ export class ClusterRegistry {
     const { config, clock, problems } = this.#opts;
     const topic = `kubeconfig:${spec.name}`;
     const refuse = (reasons: string[]) => {
+      this.#refused.set(spec.name, `kubeconfig refused: ${reasons.join("; ")}`);
       problems.report(topic, [
         {
           path: `cluster ${spec.name} (${spec.source}): kubeconfig`,
@@ -275,6 +299,7 @@ export class ClusterRegistry {
       return refuse([err instanceof Error ? err.message : String(err)]);
     }
     problems.report(topic, []);
+    this.#refused.delete(spec.name);
     const stop = new AbortController();
     const cancel = () => stop.abort();
     signal.addEventListener("abort", cancel, { once: true });

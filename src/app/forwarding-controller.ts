@@ -9,7 +9,8 @@ import type { ProductionService } from "../domain/production-service.ts";
 import type { ServiceKey } from "../domain/service-key.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { ClusterSample, Metrics } from "../observability/metrics.ts";
+import type { ClusterStatus } from "../observability/status-model.ts";
 import { Channel } from "../runtime/channel.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { LoopYielder } from "../runtime/loop-yielder.ts";
@@ -23,6 +24,7 @@ import { LeaderElector } from "./leader-election.ts";
 import { PeerHealth } from "./peer-health.ts";
 import { ProblemLog } from "./problem-log.ts";
 import { ReachabilityProbes } from "./reachability-probes.ts";
+import { policyStatusOf, StatusView } from "./status-view.ts";
 import { WriteScheduler } from "./write-scheduler.ts";
 
 export interface ForwardingControllerOptions {
@@ -61,6 +63,9 @@ export class ForwardingController {
   readonly #probes: ReachabilityProbes;
   /** The burst policy between aggregator and writer (SPEC B5). */
   readonly #burst: BurstStage;
+  #rangesKnown = false;
+  /** The status API's documents, from the same state as the gauges. */
+  readonly status: StatusView;
 
   constructor(opts: ForwardingControllerOptions) {
     this.#opts = opts;
@@ -73,8 +78,6 @@ export class ForwardingController {
           writeBudgetMs: () => this.#elector?.writeBudgetMs() ?? 0,
         }
       : alwaysFence;
-    metrics.leader.set(electing ? 0 : 1);
-    metrics.productionRangesKnown.set(0);
     this.#channel = new Channel(config.channelCapacity);
     this.#registry = new ClusterRegistry({
       config,
@@ -178,16 +181,95 @@ export class ForwardingController {
       staleTTLMs: config.staleTTLMs,
       channel: this.#channel,
       events,
-      metrics,
       logger: opts.logger.child({ component: "peer-health" }),
       controller: (cluster) => this.#registry.get(cluster)?.controller,
       servedBy: (cluster) => this.#servedBy(cluster),
     });
     metrics.trackRefused(() => this.#aggregator.refusedCounts());
     metrics.trackLeftOut(() => this.#aggregator.leftOutCounts());
+    metrics.track({
+      clusters: () => this.#clusterSamples(),
+      leader: () => this.#leading(),
+      productionRangesKnown: () => this.#rangesKnown,
+    });
+    this.status = new StatusView({
+      clock,
+      metrics,
+      aggregator: this.#aggregator,
+      clusters: () => this.clusters(),
+      readiness: () => this.readiness(),
+      leader: () => this.#leading(),
+      productionRangesKnown: () => this.#rangesKnown,
+      production: () => {
+        const prod = this.#registry.production()?.controller;
+        return {
+          name: this.#registry.productionSpec.name,
+          client: prod?.client,
+          ourSlicesOf: (key) => prod?.ourSlicesOf(key) ?? [],
+          servicesWithOurSlices: () => prod?.servicesWithOurSlices() ?? [],
+        };
+      },
+      history: (key) => writer.history(key),
+      yielder: this.#yielder,
+      policyOf: (key) => policyStatusOf(this.#burst.decision(key)),
+    });
     metrics.trackQueue("input", () =>
       this.#registry.all().reduce((sum, c) => sum + c.controller.queueDepth(), 0),
     );
+  }
+
+  /**
+   * Every declared cluster's status, production first, the ones whose kubeconfig is refused
+   * included: the list both the status API and the cluster gauges show.
+   */
+  clusters(): ClusterStatus[] {
+    return this.#registry.declared().map((declared) => {
+      const { spec, running, refused } = declared;
+      const sample = this.#sample(declared);
+      const c = running?.controller;
+      const part = this.#aggregator.contribution(spec.name);
+      const peak = spec.role === "peak";
+      const reason =
+        refused ?? (c ? c.cause?.message : "not started yet (waiting for production's first sync)");
+      return {
+        name: spec.name,
+        role: spec.role,
+        source: spec.source,
+        state: sample.state,
+        ...(reason !== undefined && sample.state !== "synced" ? { reason } : {}),
+        withdrawn: sample.withdrawn,
+        lastSuccessfulSync:
+          sample.lastSyncAt === undefined ? null : new Date(sample.lastSyncAt).toISOString(),
+        informers: c?.informers() ?? [],
+        services: part.services,
+        endpointsSeen: peak ? part.admitted : 0,
+        endpointsRefused: peak ? part.refused : 0,
+        refusedByReason: peak ? part.byReason : {},
+        endpointsLeftOut: peak ? this.#aggregator.leftOutOf(spec.name) : 0,
+      };
+    });
+  }
+
+  #clusterSamples(): ClusterSample[] {
+    return this.#registry.declared().map((declared) => this.#sample(declared));
+  }
+
+  /** What both views show of a declared cluster: its state, withdrawal and last sync. */
+  #sample(declared: ReturnType<ClusterRegistry["declared"]>[number]): ClusterSample {
+    const { spec, running, refused } = declared;
+    return {
+      name: spec.name,
+      role: spec.role,
+      state: running ? running.controller.state : refused !== undefined ? "refused" : "syncing",
+      withdrawn: spec.role === "peak" && this.#health.isWithdrawn(spec.name),
+      lastSyncAt: running?.controller.lastSyncAt,
+    };
+  }
+
+  /** Whether this process writes: it leads, or there is no leader election. */
+  #leading(): boolean {
+    if (!this.#opts.config.leaderElection.enabled) return true;
+    return this.#elector?.isLeader ?? false;
   }
 
   /** Ready once the writer runs against a synced production cluster; the reason otherwise. */
@@ -253,7 +335,7 @@ export class ForwardingController {
    * keeps every informer and the aggregator warm meanwhile, so it takes over in one pass.
    */
   async #campaign(signal: AbortSignal): Promise<void> {
-    const { config, clock, metrics } = this.#opts;
+    const { config, clock } = this.#opts;
     const election = config.leaderElection;
     const production = this.#registry.production();
     if (!election.enabled || !production) return;
@@ -272,11 +354,10 @@ export class ForwardingController {
       // A clean stop hands the Lease over only after the writes under way have ended.
       drainWrites: () => this.#scheduler.drain(),
       onStartedLeading: () => {
-        metrics.leader.set(1);
+        this.#aggregator.forgetChanges();
         this.#scheduler.setLeading(true);
       },
       onStoppedLeading: () => {
-        metrics.leader.set(0);
         this.#scheduler.setLeading(false);
         this.#opts.onLostLeadership?.();
       },
@@ -327,7 +408,6 @@ export class ForwardingController {
       onSynced: synced,
       onState: (state, cause) => {
         if (this.#registry.get(name)?.controller !== controller) return;
-        metrics.setClusterState(name, state);
         this.#log.info(
           { cluster: name, state, ...(cause ? { reason: cause.message } : {}) },
           "cluster state changed",
@@ -344,18 +424,13 @@ export class ForwardingController {
 
   #onAdded(running: RunningCluster): void {
     const name = running.spec.name;
-    this.#opts.metrics.setClusterState(name, "syncing");
-    if (running.spec.role === "peak") {
-      this.#opts.metrics.withdrawn.set({ cluster: name }, 0);
-      this.#health.observe(name, "syncing");
-    }
+    if (running.spec.role === "peak") this.#health.observe(name, "syncing");
     this.#channel.send({ kind: "cluster-added", cluster: name }).catch(() => {});
   }
 
   /** A controller listed everything (its reports follow by themselves). */
   #onSynced(running: RunningCluster, replaced: RunningCluster | undefined): void {
     const name = running.spec.name;
-    this.#opts.metrics.setClusterState(name, running.controller.state);
     if (running.spec.role === "peak") this.#health.observe(name, running.controller.state);
     if (replaced && running.spec.role === "production") this.#rangesChanged();
   }
@@ -364,7 +439,9 @@ export class ForwardingController {
   async #onRemoved(name: string): Promise<void> {
     this.#health.forget(name);
     this.#opts.metrics.forgetCluster(name);
-    await this.#channel.send({ kind: "cluster-removed", cluster: name }).catch(() => {});
+    await this.#channel
+      .send({ kind: "cluster-removed", cluster: name, observedAt: this.#opts.clock.now() })
+      .catch(() => {});
     this.#scheduler.forget(name);
   }
 
@@ -382,7 +459,7 @@ export class ForwardingController {
       discovered,
     );
     if (!this.#denied.update(ranges)) return;
-    this.#opts.metrics.productionRangesKnown.set(1);
+    this.#rangesKnown = true;
     this.#log.info(
       { denied: ranges.length, discovered: discovered.length },
       "production's own ranges read; peaks are checked against them",

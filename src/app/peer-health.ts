@@ -3,7 +3,6 @@ import type { ClusterController } from "../controller/cluster-controller.ts";
 import type { ProductionService } from "../domain/production-service.ts";
 import type { ReflectorState } from "../kube/reflector.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
 import type { Channel } from "../runtime/channel.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { ServiceEvents } from "../writer/service-events.ts";
@@ -14,7 +13,6 @@ export interface PeerHealthOptions {
   staleTTLMs: number;
   channel: Channel<AggregationInfo>;
   events: ServiceEvents;
-  metrics: Metrics;
   logger: Logger;
   /** The running controller of a peak. */
   controller: (cluster: string) => ClusterController | undefined;
@@ -101,8 +99,7 @@ export class PeerHealth {
   }
 
   #withdraw(cluster: string): void {
-    const { metrics, logger, staleTTLMs, channel } = this.#opts;
-    metrics.withdrawn.set({ cluster }, 1);
+    const { logger, staleTTLMs, channel } = this.#opts;
     logger.warn(
       { cluster, staleTTLMs },
       "peak cluster failed for staleTTL; withdrawing its endpoints",
@@ -118,12 +115,16 @@ export class PeerHealth {
     );
     this.#relisted.delete(cluster);
     this.#opts.controller(cluster)?.requestRelist();
-    channel.send({ kind: "cluster-withdrawn", cluster }, this.#signal).catch(() => {});
+    channel
+      .send(
+        { kind: "cluster-withdrawn", cluster, observedAt: this.#opts.clock.now() },
+        this.#signal,
+      )
+      .catch(() => {});
   }
 
   #restore(cluster: string): void {
-    const { metrics, logger, channel } = this.#opts;
-    metrics.withdrawn.set({ cluster }, 0);
+    const { logger, channel } = this.#opts;
     logger.info({ cluster }, "peak cluster listed everything again; restoring its endpoints");
     this.#announce(
       this.#servedByWithdrawn.get(cluster) ?? [],

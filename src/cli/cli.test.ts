@@ -316,3 +316,17 @@ test("check passes a cluster only when every answer is complete; a cut-short ans
     }
   });
 });
+
+test("status and explain: bad input exits 2 with what to give instead", async () => {
+  const [noWhere, notKey, badFormat] = await Promise.all([
+    kubeburst(["status"]),
+    kubeburst(["explain", "web", "--address", "127.0.0.1:9"]),
+    kubeburst(["explain", "shop/web", "-o", "yaml", "--address", "127.0.0.1:9"]),
+  ]);
+  assert.equal(noWhere.code, 2);
+  assert.match(noWhere.stderr, /give --config FILE .* or --address HOST:PORT/);
+  assert.equal(notKey.code, 2);
+  assert.match(notKey.stderr, /"web" is not NAMESPACE\/NAME, e\.g\. shop\/web/);
+  assert.equal(badFormat.code, 2);
+  assert.match(badFormat.stderr, /-o "yaml": use text or json/);
+});

@@ -3,7 +3,7 @@ import { demoCommand } from "../demo/demo-command.ts";
 import { IP_FAMILY_OPTIONS, type IpFamilyOption } from "../localcloud/address-plan.ts";
 import { checkCommand } from "./check-command.ts";
 import { runCommand } from "./run-command.ts";
-import { statusCommand } from "./status-command.ts";
+import { explainCommand, statusCommand } from "./status-command.ts";
 import { versionText } from "./version-command.ts";
 
 /** Exit codes of the `kubeburst` command. */
@@ -50,12 +50,30 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("status")
-    .description("ask a running kubeburst whether it is ready, and how each cluster is doing")
+    .description(
+      "ask a running kubeburst's status API whether it is ready, and how each cluster and Service is doing",
+    )
     .option("-c, --config <file>", "the config file (its metrics.address is asked)")
     .option("--address <host:port>", "where kubeburst serves /metrics, instead of the config's")
-    .action(async (opts: { config?: string; address?: string }) => {
+    .option("--json", "print the status document as kubeburst serves it")
+    .action(async (opts: { config?: string; address?: string; json?: boolean }) => {
       code = await statusCommand(opts);
     });
+
+  program
+    .command("explain")
+    .description(
+      "show one Service as a running kubeburst sees it: each cluster's endpoints, what was refused and why, what is written, when, and how long the last change took",
+    )
+    .argument("<namespace/name>", "the production Service, e.g. shop/web")
+    .option("-c, --config <file>", "the config file (its metrics.address is asked)")
+    .option("--address <host:port>", "where kubeburst serves /metrics, instead of the config's")
+    .option("-o, --output <format>", "text or json", "text")
+    .action(
+      async (service: string, opts: { config?: string; address?: string; output?: string }) => {
+        code = await explainCommand(service, opts);
+      },
+    );
 
   program
     .command("demo")

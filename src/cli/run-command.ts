@@ -47,8 +47,12 @@ export async function runCommand(configPath: string): Promise<number> {
   let server: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   if (config.metrics.enabled) {
     try {
-      server = await startHealthServer(config.metrics.host, config.metrics.port, metrics, () =>
-        controller.readiness(),
+      server = await startHealthServer(
+        config.metrics.host,
+        config.metrics.port,
+        metrics,
+        () => controller.readiness(),
+        { source: controller.status, access: config.statusAPI },
       );
     } catch (err) {
       const { host, port } = config.metrics;
@@ -62,7 +66,10 @@ export async function runCommand(configPath: string): Promise<number> {
       );
       return 1;
     }
-    logger.info({ address: server.address }, "serving /metrics, /healthz and /readyz");
+    logger.info(
+      { address: server.address, statusAPI: config.statusAPI },
+      "serving /metrics, /healthz, /readyz and the status API",
+    );
   }
   try {
     await controller.run(stop.signal);

@@ -1,125 +1,73 @@
-import { formatConfigErrors, loadConfigFile } from "../config/load-config.ts";
+import { serviceKey } from "../domain/service-key.ts";
+import { STATUS_PATH, serviceStatusPath } from "../observability/status-model.ts";
+import {
+  fetchStatus,
+  serviceStatusSchema,
+  statusAddress,
+  statusDocumentSchema,
+} from "./status-client.ts";
+import { formatExplain, formatStatus, statusHealthy } from "./status-format.ts";
 
-/** One sample of a Prometheus text exposition: name, labels, value. */
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses Prometheus text format lines (`name{a="b"} 1`); comments and junk are skipped. */
-export function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      if (key !== undefined && value !== undefined) labels[key] = value;
-    }
-    const value = Number(m[3]);
-    if (!Number.isNaN(value)) samples.push({ name: m[1]!, labels, value });
+/**
+ * `kubeburst status`: reads the status API of a running kubeburst (at `metrics.address` of the
+ * config, or `address`) and prints readiness, each declared cluster and each Service on one line.
+ * Exit 0 when ready with no cluster failing or withdrawn, 1 otherwise or when no kubeburst
+ * answers, 2 on a bad config. `json`: the document as served.
+ */
+export async function statusCommand(opts: {
+  config?: string;
+  address?: string;
+  json?: boolean;
+}): Promise<number> {
+  const where = await statusAddress({ ...opts, command: "status" });
+  if (!where.ok) {
+    process.stderr.write(`${where.message}\n`);
+    return 2;
   }
-  return samples;
-}
-
-/** The status report of a running kubeburst, from its metrics (pure). */
-export function formatStatus(ready: { status: number; text: string }, samples: Sample[]): string {
-  const lines = [`ready: ${ready.status === 200 ? "yes" : `no (${ready.text.trim()})`}`];
-  const of = (name: string) => samples.filter((s) => s.name === name);
-  const leader = of("kubeburst_leader")[0];
-  if (leader) lines.push(`leader: ${leader.value === 1 ? "yes" : "no (standby)"}`);
-  const ranges = of("kubeburst_production_ranges_known")[0];
-  if (ranges) {
-    lines.push(
-      `production's own ranges: ${ranges.value === 1 ? "known" : "not read yet (no peak endpoint is admitted)"}`,
-    );
+  const got = await fetchStatus(where.address, STATUS_PATH, statusDocumentSchema);
+  if (!got.ok) {
+    process.stderr.write(`status: ${got.message}\n`);
+    return 1;
   }
-  const clusters = new Map<
-    string,
-    { state: string; withdrawn: boolean; refused: string[]; leftOut: string[] }
-  >();
-  const entry = (c: string | undefined) => {
-    const name = c ?? "?";
-    let e = clusters.get(name);
-    if (!e) {
-      e = { state: "unknown", withdrawn: false, refused: [], leftOut: [] };
-      clusters.set(name, e);
-    }
-    return e;
-  };
-  for (const s of of("kubeburst_cluster_state")) {
-    if (s.value === 1) entry(s.labels.cluster).state = s.labels.state ?? "unknown";
-  }
-  for (const s of of("kubeburst_cluster_withdrawn")) {
-    entry(s.labels.cluster).withdrawn = s.value === 1;
-  }
-  for (const s of of("kubeburst_refused_endpoints")) {
-    if (s.value > 0) entry(s.labels.cluster).refused.push(`${s.labels.reason}=${s.value}`);
-  }
-  for (const s of of("kubeburst_left_out_endpoints")) {
-    if (s.value > 0) entry(s.labels.cluster).leftOut.push(`${s.labels.reason}=${s.value}`);
-  }
-  for (const [name, e] of [...clusters].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const parts = [`${name}: ${e.state}`];
-    if (e.withdrawn) parts.push("endpoints withdrawn (failed for longer than staleTTL)");
-    if (e.refused.length > 0) parts.push(`refused ${e.refused.sort().join(" ")}`);
-    if (e.leftOut.length > 0) parts.push(`left out ${e.leftOut.sort().join(" ")}`);
-    lines.push(`  ${parts.join(", ")}`);
-  }
-  const sum = (name: string, labels: Record<string, string> = {}) =>
-    of(name)
-      .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-      .reduce((n, s) => n + s.value, 0);
-  lines.push(
-    `writes: ${sum("kubeburst_writer_writes_total", { result: "ok" })} ok, ${sum("kubeburst_writer_writes_total", { result: "error" })} failed; ${sum("kubeburst_writer_noop_syncs_total")} reconciles found nothing to do`,
-    `queues: input ${sum("kubeburst_queue_depth", { queue: "input" })}, write ${sum("kubeburst_queue_depth", { queue: "write" })}`,
-  );
-  return lines.join("\n");
+  process.stdout.write(opts.json ? got.text : `${formatStatus(got.doc, where.address)}\n`);
+  return statusHealthy(got.doc) ? 0 : 1;
 }
 
 /**
- * `kubeburst status`: asks a running kubeburst (at `metrics.address` of the config, or
- * `address`) whether it is ready, and prints each cluster's state, withdrawn peaks, refused
- * endpoints and write counts. Exit 0 when ready, 1 when not or unreachable, 2 on a bad config.
+ * `kubeburst explain NAMESPACE/NAME`: everything the running kubeburst knows of one Service.
+ * Exit 0 when it answered, 1 when it knows no such Service or does not answer, 2 on bad input.
  */
-export async function statusCommand(opts: { config?: string; address?: string }): Promise<number> {
-  let address = opts.address;
-  if (!address) {
-    if (!opts.config) {
-      process.stderr.write(
-        "status: give --config FILE (its metrics.address is asked) or --address HOST:PORT\n",
-      );
-      return 2;
-    }
-    const loaded = await loadConfigFile(opts.config);
-    if (!loaded.ok) {
-      process.stderr.write(`${formatConfigErrors(loaded.errors)}\n`);
-      return 2;
-    }
-    const m = loaded.config.metrics;
-    if (!m.enabled || m.port === 0) {
-      process.stderr.write(
-        `status: metrics.address is ${m.enabled ? "port 0 (a random port)" : "off"} in ${opts.config}; pass --address HOST:PORT from kubeburst's log line "serving /metrics"\n`,
-      );
-      return 2;
-    }
-    const host = m.host === "" ? "127.0.0.1" : m.host.includes(":") ? `[${m.host}]` : m.host;
-    address = `${host}:${m.port}`;
-  }
-  try {
-    const get = async (path: string) => {
-      const res = await fetch(`http://${address}${path}`, { signal: AbortSignal.timeout(5_000) });
-      return { status: res.status, text: await res.text() };
-    };
-    const ready = await get("/readyz");
-    const metrics = await get("/metrics");
-    process.stdout.write(`${formatStatus(ready, parseMetrics(metrics.text))}\n`);
-    return ready.status === 200 ? 0 : 1;
-  } catch (err) {
+export async function explainCommand(
+  service: string,
+  opts: { config?: string; address?: string; output?: string },
+): Promise<number> {
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(service);
+  if (!m) {
     process.stderr.write(
-      `status: no kubeburst answers at ${address} (${err instanceof Error ? err.message : String(err)}); is it running?\n`,
+      `explain: ${JSON.stringify(service)} is not NAMESPACE/NAME, e.g. shop/web\n`,
     );
+    return 2;
+  }
+  const output = opts.output ?? "text";
+  if (output !== "text" && output !== "json") {
+    process.stderr.write(`explain: -o ${JSON.stringify(output)}: use text or json\n`);
+    return 2;
+  }
+  const where = await statusAddress({ ...opts, command: "explain" });
+  if (!where.ok) {
+    process.stderr.write(`${where.message}\n`);
+    return 2;
+  }
+  const [namespace, name] = [m[1]!, m[2]!];
+  const got = await fetchStatus(
+    where.address,
+    serviceStatusPath(namespace, name),
+    serviceStatusSchema,
+  );
+  if (!got.ok) {
+    process.stderr.write(`explain ${serviceKey(namespace, name)}: ${got.message}\n`);
     return 1;
   }
+  process.stdout.write(output === "json" ? got.text : `${formatExplain(got.doc)}\n`);
+  return 0;
 }

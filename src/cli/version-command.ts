@@ -1,12 +1,10 @@
-import { readFileSync } from "node:fs";
+import { buildInfo } from "../observability/build-info.ts";
 
 /** The Kubernetes version the local cloud builds and the tests run against. */
 export const testedKubernetesVersion = "v1.37.2";
 
 /** `kubeburst <version> (tested with Kubernetes <version>, Node.js <version>)` */
 export function versionText(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return `kubeburst ${pkg.version} (tested with Kubernetes ${testedKubernetesVersion}, Node.js ${process.version})`;
+  const { version, nodejs } = buildInfo();
+  return `kubeburst ${version} (tested with Kubernetes ${testedKubernetesVersion}, Node.js ${nodejs})`;
 }

@@ -12,6 +12,12 @@ export const CLUSTER_ROLES = ["production", "peak"] as const;
 /** What kubeburst writes into the production cluster (SPEC M7). */
 export const ENDPOINT_MODES = ["endpointslice", "endpoints"] as const;
 
+/**
+ * Who may read the status API on `metrics.address`: `loopback` (default) only clients that connect
+ * from a loopback address, `any` every client that reaches the address, `off` nobody.
+ */
+export const STATUS_API_ACCESS = ["loopback", "any", "off"] as const;
+
 /** Default cap of endpoints imported per Service from one peak cluster. */
 export const DEFAULT_MAX_ENDPOINTS_PER_SERVICE = 1000;
 
@@ -333,6 +339,7 @@ export const configFileSchema = z.strictObject({
           return z.NEVER;
         })
         .prefault("127.0.0.1:9090"),
+      statusAPI: z.enum(STATUS_API_ACCESS).default("loopback"),
     })
     .prefault({}),
   leaderElection: leaderElectionSchema,

@@ -495,6 +495,7 @@ function expectedConfig(valid: ValidConfig): Config {
     },
     api: { timeoutMs: top.apiTimeout?.ms ?? 30_000, probeIntervalMs: 5_000 },
     metrics: top.metrics?.address ?? { enabled: true, host: "127.0.0.1", port: 9090 },
+    statusAPI: "loopback",
     leaderElection: {
       enabled: false,
       leaseName: "kubeburst",

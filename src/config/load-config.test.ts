@@ -53,6 +53,7 @@ test("a minimal config gets every default", () => {
     queue: { qps: 10, burst: 100, baseDelayMs: 5, maxDelayMs: 1_000_000 },
     api: { timeoutMs: 30_000, probeIntervalMs: 5_000 },
     metrics: { enabled: true, host: "127.0.0.1", port: 9090 },
+    statusAPI: "loopback",
     leaderElection: {
       enabled: false,
       leaseName: "kubeburst",
@@ -541,6 +542,11 @@ test("each invalid field gets an error naming it and the reason", () => {
         name: "metrics empty (only off turns the server off)",
         change: (s) => Object.assign(s, { metrics: { address: "" } }),
         want: [["metrics.address", /^empty; write host:port, e.g. "127.0.0.1:9090", or "off"/]],
+      },
+      {
+        name: "metrics statusAPI not a known access",
+        change: (s) => Object.assign(s, { metrics: { statusAPI: "public" } }),
+        want: [["metrics.statusAPI", /loopback|any|off/]],
       },
       {
         name: "metrics a URL",

@@ -8,6 +8,7 @@ import {
   configFileSchema,
   DEFAULT_MAX_ENDPOINTS_PER_SERVICE,
   type ENDPOINT_MODES,
+  type STATUS_API_ACCESS,
 } from "./config-schema.ts";
 import type { ListenAddress } from "./listen-address.ts";
 import { quote, shorten } from "./quote.ts";
@@ -21,6 +22,9 @@ export const CONFIG_MAX_BYTES = MIB;
 
 /** `endpointslice` (default: extra EndpointSlices) or `endpoints` (literal Endpoints rewrite). */
 export type EndpointMode = (typeof ENDPOINT_MODES)[number];
+
+/** Who may read the status API (see {@link Config.statusAPI}). */
+export type StatusApiAccess = (typeof STATUS_API_ACCESS)[number];
 
 /** kubeburst's validated settings; every duration in milliseconds, every default filled in. */
 export interface Config {
@@ -54,6 +58,13 @@ export interface Config {
   api: { timeoutMs: number; probeIntervalMs: number };
   /** Address of /metrics, /healthz and /readyz; default 127.0.0.1:9090. */
   metrics: ListenAddress;
+  /**
+   * Who may read the status API served beside /metrics: `loopback` (default) only clients
+   * connecting from a loopback address, `any` everyone who reaches `metrics.address`, `off` nobody.
+   * The status API shows endpoint addresses and cluster names: `any` on a non-loopback address
+   * shows them to the network.
+   */
+  statusAPI: StatusApiAccess;
   /**
    * Lease-based leader election in `namespace` of the production cluster (SPEC B10); off by
    * default; 15 s lease, 10 s renew deadline, 2 s retry.
@@ -228,6 +239,7 @@ export function parseConfig(text: string, sourcePath: string): ConfigResult {
       },
       api: { timeoutMs: file.api.timeout, probeIntervalMs: file.api.probeInterval },
       metrics: file.metrics.address,
+      statusAPI: file.metrics.statusAPI,
       leaderElection: {
         enabled: file.leaderElection.enabled,
         leaseName: file.leaderElection.leaseName,

@@ -149,6 +149,10 @@ export class ClusterController {
   #denied: DenyList | undefined;
   #policy: { version: number; compiled: CompiledAddressPolicy } | undefined;
   #state: ReflectorState = "syncing";
+  /** Clock ms of the last moment this cluster's caches were known in sync; see lastSyncAt. */
+  #lastSyncAt: number | undefined;
+  /** Per Service key, when the earliest event not yet reported arrived (clock ms). */
+  readonly #pendingSince = new Map<ServiceKey, number>();
   #probeDown: KubeApiError | undefined;
   /** Keys of the first list not yet reported; "cluster-ready" follows the last (SPEC M4). */
   #initial: Set<ServiceKey> | undefined;
@@ -280,6 +284,25 @@ export class ClusterController {
     return this.#state;
   }
 
+  /**
+   * The last moment (clock ms) this cluster was known in sync: a list completed, the cluster
+   * turned synced, or its API server answered a probe while every informer was synced.
+   * Undefined before the first sync.
+   */
+  get lastSyncAt(): number | undefined {
+    return this.#lastSyncAt;
+  }
+
+  /** Each informer's path, state and failure (the watch health shown by the status API). */
+  informers(): { path: string; state: ReflectorState; synced: boolean; reason?: string }[] {
+    return this.#reflectors().map((r) => ({
+      path: r.path,
+      state: r.state,
+      synced: r.hasSynced,
+      ...(r.cause ? { reason: r.cause.message } : {}),
+    }));
+  }
+
   /** The failure behind the state, when it is a failing one. */
   get cause(): KubeApiError | undefined {
     return this.#probeDown ?? this.#reflectors().find((r) => r.state === this.#state)?.cause;
@@ -323,6 +346,9 @@ export class ClusterController {
         );
         for (const r of reflectors) r.markUnreachable(cause);
         this.#updateState();
+      },
+      onAnswered: () => {
+        if (this.#state === "synced") this.#lastSyncAt = opts.clock.now();
       },
       onHealthy: () => {
         this.#probeDown = undefined;
@@ -428,9 +454,12 @@ export class ClusterController {
   // --- peaks: reports through the address policy (SPEC B1, M5) ---
 
   async #report(key: ServiceKey, signal: AbortSignal): Promise<"ok"> {
-    const report = this.#reportOf(key);
+    const observedAt = this.#pendingSince.get(key);
+    const made = this.#reportOf(key);
     // A peak's report waits for production's ranges; the controller is told to deliver again then.
-    if (report === undefined) return "ok";
+    if (made === undefined) return "ok";
+    this.#pendingSince.delete(key);
+    const report = observedAt === undefined ? made : { ...made, observedAt };
     await this.#opts.channel.send(report, signal);
     if (this.#initial?.delete(key) && this.#initial.size === 0) this.#ready();
     return "ok";
@@ -670,7 +699,11 @@ export class ClusterController {
 
   #enqueue(key: ServiceKey): void {
     // Before sync the initial pass covers every Service; events then would only be duplicates.
-    if (this.hasSynced) this.#queue.add(key);
+    if (!this.hasSynced) return;
+    // The earliest event since the last report starts the clock; a resync's report equals the
+    // last one, and the aggregator drops it with its clock.
+    if (!this.#pendingSince.has(key)) this.#pendingSince.set(key, this.#opts.clock.now());
+    this.#queue.add(key);
   }
 
   #written(key: ServiceKey): void {
@@ -678,6 +711,7 @@ export class ClusterController {
   }
 
   #listed(informer: string): void {
+    if (this.#state === "synced") this.#lastSyncAt = this.#opts.clock.now();
     if (this.#relisting.delete(informer) && this.#relisting.size === 0) this.#opts.onRelisted?.();
   }
 
@@ -692,6 +726,7 @@ export class ClusterController {
     const worst = order.find((s) => states.includes(s)) ?? "synced";
     if (worst === this.#state) return;
     this.#state = worst;
+    if (worst === "synced") this.#lastSyncAt = this.#opts.clock.now();
     this.#opts.onState(worst, this.cause);
   }
 }

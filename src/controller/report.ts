@@ -19,6 +19,11 @@ interface ReportBase {
   service: ServiceKey;
   /** The generation of the controller that made it (a replacement controller counts up). */
   generation: number;
+  /**
+   * When the earliest watch event this report answers arrived (clock ms): where the propagation
+   * of a change is measured from. Absent for reports no event asked for (a resync, a restore).
+   */
+  observedAt?: number;
 }
 
 /** A production Service in the production cluster. */

@@ -15,6 +15,8 @@ export interface ApiProbeOptions {
   onUnhealthy(cause: KubeApiError): void;
   /** The server answered again after onUnhealthy. Once per transition. */
   onHealthy(): void;
+  /** The server answered a probe (every time). */
+  onAnswered?(): void;
 }
 
 /**
@@ -82,6 +84,8 @@ export class ApiProbe {
   #record(failure: KubeApiError | undefined): void {
     if (failure === undefined) {
       this.#failures = 0;
+      const answered = this.#opts.onAnswered;
+      if (answered) this.#call(answered);
       if (!this.#healthy) {
         this.#healthy = true;
         this.#call(() => this.#opts.onHealthy());

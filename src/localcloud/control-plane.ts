@@ -328,14 +328,13 @@ export class ControlPlane {
   }
 }
 
-/** Asks the kernel for `n` free loopback ports. */
 /**
  * `n` free loopback ports for servers this process starts. Taken below the kernel's ephemeral
  * range: a port handed out by port 0 lies inside it, where any outgoing connection (etcd's own
  * clients, an API server's) may take it as its source port before the server binds it. Each
  * candidate is checked free by binding it, and never handed out twice by this process.
  */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const [low, high] = await ephemeralWindow();
   const ports: number[] = [];
   for (let tries = 0; ports.length < n; tries++) {

@@ -1,8 +1,31 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { buildInfo } from "./build-info.ts";
 
 /** What the controller of one watched cluster is doing. */
 export const clusterStates = ["syncing", "synced", "unreachable", "refused", "stopped"] as const;
 export type ClusterState = (typeof clusterStates)[number];
+
+/**
+ * What the cluster gauges show, read at every scrape from the state the status API reads too, so
+ * that `/metrics` and `/status/v1` cannot disagree. Every declared cluster is here, the ones whose
+ * kubeconfig was refused included.
+ */
+export interface ClusterSample {
+  name: string;
+  state: ClusterState;
+  /** Peak only: its endpoints are withdrawn (failed for longer than staleTTL). */
+  withdrawn: boolean;
+  /** Wall-clock ms of the last moment it was known in sync; undefined before its first sync. */
+  lastSyncAt: number | undefined;
+  role: "production" | "peak";
+}
+
+/** The process-wide state the gauges read at scrape (see {@link Metrics.track}). */
+export interface GaugeSource {
+  clusters(): ClusterSample[];
+  leader(): boolean;
+  productionRangesKnown(): boolean;
+}
 
 /**
  * kubeburst's Prometheus metrics, as typed handles on one registry. Labels are bounded: cluster
@@ -12,10 +35,27 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #queues = new Map<string, () => number>();
 
+  #source: GaugeSource | undefined;
+
   constructor() {
     // Process and Node.js metrics, event-loop lag above all: one thread does everything here.
     collectDefaultMetrics({ register: this.registry });
+    const info = buildInfo();
+    this.buildInfo.set({ version: info.version, nodejs: info.nodejs }, 1);
   }
+
+  /** The gauges of clusters, leadership and production's ranges read `source` at every scrape. */
+  track(source: GaugeSource): void {
+    this.#source = source;
+  }
+
+  /** 1, labelled with kubeburst's version and the Node.js version it runs on. */
+  readonly buildInfo = new Gauge({
+    name: "kubeburst_build_info",
+    help: "Always 1; labelled with kubeburst's version and the Node.js version it runs on.",
+    labelNames: ["version", "nodejs"] as const,
+    registers: [this.registry],
+  });
 
   /** How long one work item took, by stage: a worker's report, or the writer's reconcile. */
   readonly itemDuration = new Histogram({
@@ -31,6 +71,10 @@ export class Metrics {
     name: "kubeburst_production_ranges_known",
     help: "1 once production's own address ranges have been read; until then no peak endpoint is admitted.",
     registers: [this.registry],
+    collect: () => {
+      if (this.#source)
+        this.productionRangesKnown.set(this.#source.productionRangesKnown() ? 1 : 0);
+    },
   });
 
   /** Writes to the production cluster, by verb (apply, delete, update) and result (ok, error). */
@@ -62,9 +106,18 @@ export class Metrics {
   /** 1 for the state each watched cluster is in, 0 for the others. */
   readonly clusterState = new Gauge({
     name: "kubeburst_cluster_state",
-    help: "State of each watched cluster's controller (1 = current state).",
+    help: "State of each declared cluster (1 = current state); refused: its credentials or kubeconfig are refused.",
     labelNames: ["cluster", "state"] as const,
     registers: [this.registry],
+    collect: () => {
+      if (!this.#source) return;
+      this.clusterState.reset();
+      for (const c of this.#source.clusters()) {
+        for (const s of clusterStates) {
+          this.clusterState.set({ cluster: c.name, state: s }, s === c.state ? 1 : 0);
+        }
+      }
+    },
   });
 
   /** 1 while this process leads and writes (always 1 without leader election). */
@@ -72,6 +125,9 @@ export class Metrics {
     name: "kubeburst_leader",
     help: "1 while this kubeburst process holds the leader Lease and writes.",
     registers: [this.registry],
+    collect: () => {
+      if (this.#source) this.leader.set(this.#source.leader() ? 1 : 0);
+    },
   });
 
   /** 1 while a peak's endpoints are withdrawn because its API failed for longer than staleTTL. */
@@ -80,12 +136,51 @@ export class Metrics {
     help: "1 while a peak cluster's endpoints are withdrawn after failing for longer than staleTTL.",
     labelNames: ["cluster"] as const,
     registers: [this.registry],
+    collect: () => {
+      if (!this.#source) return;
+      this.withdrawn.reset();
+      for (const c of this.#source.clusters()) {
+        if (c.role === "peak") this.withdrawn.set({ cluster: c.name }, c.withdrawn ? 1 : 0);
+      }
+    },
   });
 
-  /** Seconds from a change in a source cluster (its trigger time) to our write of it. */
+  /** Unix time of the last moment each cluster was known in sync (absent before its first). */
+  readonly lastSync = new Gauge({
+    name: "kubeburst_cluster_last_sync_timestamp_seconds",
+    help: "Unix time of the last moment each cluster's caches were known in sync (a list completed, or its API server answered while every watch was synced).",
+    labelNames: ["cluster"] as const,
+    registers: [this.registry],
+    collect: () => {
+      if (!this.#source) return;
+      this.lastSync.reset();
+      for (const c of this.#source.clusters()) {
+        if (c.lastSyncAt !== undefined) this.lastSync.set({ cluster: c.name }, c.lastSyncAt / 1000);
+      }
+    },
+  });
+
+  /**
+   * Seconds from the arrival of the watch event behind a change (in the cluster it happened in)
+   * to the acknowledgement of the last write that made production hold it.
+   */
   readonly propagation = new Histogram({
     name: "kubeburst_propagation_duration_seconds",
-    help: "Time from an endpoint change in a source cluster to kubeburst's write in production.",
+    help: "Time from the arrival of a watch event that changes a Service's endpoints to the acknowledgement of kubeburst's write of the change in production, by the cluster the event came from.",
+    labelNames: ["cluster"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /**
+   * The coarse end-to-end figure: from a peak slice's `last-change-trigger-time` annotation
+   * (Pod condition times, one-second precision, set by the peak's EndpointSlice controller) to
+   * the acknowledgement of our write. It includes the peak's own controller and up to a second of
+   * rounding: read it in seconds, not milliseconds.
+   */
+  readonly triggerToWrite = new Histogram({
+    name: "kubeburst_propagation_from_trigger_time_seconds",
+    help: "Coarse end-to-end time from a peak slice's last-change-trigger-time annotation (one-second precision) to kubeburst's write in production.",
     labelNames: ["cluster"] as const,
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [this.registry],
@@ -201,18 +296,14 @@ export class Metrics {
     this.#queues.set(name, depth);
   }
 
-  /** Drops every series of a cluster that was removed from the configuration. */
+  /**
+   * Drops the histograms of a cluster that was removed from the configuration (the gauges follow
+   * the declared clusters by themselves).
+   */
   forgetCluster(cluster: string): void {
-    for (const state of clusterStates) this.clusterState.remove({ cluster, state });
-    this.withdrawn.remove({ cluster });
     this.propagation.remove({ cluster });
     for (const result of ["success", "failure"]) this.probes.remove({ cluster, result });
     for (const state of ["reachable", "unreachable"]) this.probeTargets.remove({ cluster, state });
-  }
-
-  /** Sets the state gauge of `cluster` to `state`. */
-  setClusterState(cluster: string, state: ClusterState): void {
-    for (const s of clusterStates)
-      this.clusterState.set({ cluster, state: s }, s === state ? 1 : 0);
+    this.triggerToWrite.remove({ cluster });
   }
 }

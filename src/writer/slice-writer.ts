@@ -278,12 +278,13 @@ export class SliceWriter {
     return (slice && writtenSliceOf(slice)) ?? "absent";
   }
 
+  /** The coarse end-to-end figure: from the peak slice's trigger time (1 s precision). */
   #observePropagation(slice: DesiredSlice): void {
     const trigger = slice.annotations["endpoints.kubernetes.io/last-change-trigger-time"];
     if (!trigger) return;
     const seconds = (Date.now() - Date.parse(trigger)) / 1000;
     if (seconds >= 0 && Number.isFinite(seconds)) {
-      this.#opts.metrics.propagation.observe({ cluster: slice.sourceCluster }, seconds);
+      this.#opts.metrics.triggerToWrite.observe({ cluster: slice.sourceCluster }, seconds);
     }
   }
 }

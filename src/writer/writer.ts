@@ -36,6 +36,14 @@ export interface WriterOptions {
   burst?: BurstStage;
 }
 
+/** What the writer last did for one Service (for the status API). */
+export interface WriteHistory {
+  /** The last reconcile that wrote, or failed to: clock ms, and the error when it failed. */
+  lastWrite?: { at: number; result: "ok" | "error"; error?: string };
+  /** The last change that reached production: its cluster, its event's arrival, its write. */
+  lastChange?: { cluster: string; observedAt: number; writtenAt: number };
+}
+
 /**
  * The only component that writes (SPEC M7, M8): for one production Service it makes production
  * hold what the aggregator says (slices by default, the Endpoints object in literal mode), takes
@@ -50,6 +58,7 @@ export class Writer {
   readonly #deep = new Set<ServiceKey>();
   /** What was last reported per Service, so a persistent problem is told once, not per reconcile. */
   readonly #told = new Map<ServiceKey, string>();
+  readonly #history = new Map<ServiceKey, WriteHistory>();
 
   constructor(opts: WriterOptions) {
     this.#opts = opts;
@@ -68,6 +77,11 @@ export class Writer {
   /** The next reconcile of each of `keys` plans everything again and compares with the cache. */
   planAgain(keys: Iterable<ServiceKey>): void {
     for (const key of keys) this.#deep.add(key);
+  }
+
+  /** What the writer last did for Service `key`, if anything. */
+  history(key: ServiceKey): WriteHistory | undefined {
+    return this.#history.get(key);
   }
 
   /** Makes production hold the union for Service `key`. "retry" asks for a rate-limited retry. */
@@ -122,18 +136,46 @@ export class Writer {
         conflicts = slices.conflicts;
       }
       if (!wrote) this.#opts.metrics.noopSyncs.inc();
+      this.#record(key, wrote, service !== undefined);
       await this.#tell(key, state, service, conflicts, refusal, signal);
       return "ok";
     } catch (err) {
       if (err instanceof RetryLater || err instanceof FenceClosedError) return "retry";
       if (signal.aborted) throw err;
       if (!(err instanceof KubeApiError)) throw err;
+      const history = this.#history.get(key) ?? {};
+      history.lastWrite = { at: this.#opts.clock.now(), result: "error", error: err.message };
+      this.#history.set(key, history);
       this.#opts.logger.warn(
         { service: key, kind: err.kind, reason: err.message },
         "write failed; will retry",
       );
       return "retry";
     }
+  }
+
+  /**
+   * After a reconcile whose writes were all acknowledged: the propagation of the change behind it,
+   * from its watch event's arrival to now (SPEC B9, B12), and what the status API shows.
+   */
+  #record(key: ServiceKey, wrote: boolean, takesPart: boolean): void {
+    const { aggregator, clock, metrics } = this.#opts;
+    const change = aggregator.takeChange(key);
+    if (!wrote) {
+      if (!takesPart) this.#history.delete(key);
+      return;
+    }
+    const now = clock.now();
+    const history = this.#history.get(key) ?? {};
+    history.lastWrite = { at: now, result: "ok" };
+    if (change) {
+      metrics.propagation.observe(
+        { cluster: change.cluster },
+        Math.max(0, now - change.observedAt) / 1000,
+      );
+      history.lastChange = { ...change, writtenAt: now };
+    }
+    this.#history.set(key, history);
   }
 
   /**

@@ -584,9 +584,9 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
 
     const status = await runCli(["status", "--address", kb.address]);
     assert.equal(status.code, 0, status.stdout + status.stderr);
-    assert.match(status.stdout, /^ready: yes$/m);
-    assert.match(status.stdout, /^ {2}private: synced$/m);
-    assert.match(status.stdout, /^ {2}public-a: synced, refused .*multicast=1/m);
+    assert.match(status.stdout, /: ready \(ok\)$/m);
+    assert.match(status.stdout, /^ {2}private +production +synced +\d+ s ago /m);
+    assert.match(status.stdout, /^ {2}public-a +peak +synced .*multicast=1/m);
     assert.match(status.stdout, /^writes: 0 ok, 0 failed;/m);
   });
 
