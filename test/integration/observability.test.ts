@@ -182,7 +182,10 @@ describe("status, explain, dashboard and alerts on one burst scenario", {
       doc.lastChange && doc.lastChange.propagationSeconds >= 0,
       JSON.stringify(doc.lastChange),
     );
-    assert.equal(doc.policy, null);
+    // The leader's burst decision: the default policy, `always`, with its peak endpoints counted.
+    assert.equal(doc.policy?.mode, "always");
+    assert.equal(doc.policy?.bursting, true);
+    assert.equal(doc.policy?.details?.peakReady, 3);
 
     // A peak pod turns not ready: explain shows its condition, and the change is timed anew.
     const pod = s.peakPods[0]!;
