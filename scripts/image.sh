@@ -7,8 +7,9 @@
 #
 #   IMAGE             the tag to build (default localhost/kubeburst:<package.json version>)
 #   DEBIAN_SUITE      the base's Debian release (default bookworm)
-#   DEBIAN_MIRROR     where mmdebstrap fetches packages (default http://deb.debian.org/debian)
-#   DEBIAN_SECURITY   the security updates' archive (default http://deb.debian.org/debian-security)
+#   DEBIAN_SOURCES    apt source files for the base, separated by spaces (default: this host's own,
+#                     /etc/apt/sources.list and /etc/apt/sources.list.d/*.list|*.sources, so the
+#                     base comes from wherever apt here gets Debian's packages)
 #   NPM_VERSION       the npm put into the base (the build stage runs `npm ci`)
 #   KUBEBURST_IMAGE_CACHE  where the base image's root filesystem is kept (default: <repo>/.cache/image)
 #
@@ -20,8 +21,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${KUBEBURST_IMAGE_CACHE:-$ROOT/.cache/image}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-DEBIAN_SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+if [ -z "${DEBIAN_SOURCES:-}" ]; then
+  DEBIAN_SOURCES=$(find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 -type f \
+    \( -name sources.list -o -name '*.list' -o -name '*.sources' \) -size +0 2>/dev/null | sort | tr '\n' ' ')
+fi
 # Bump when the way the base is made changes: its tag, and so the cache, follow.
 BASE_RECIPE=2
 NPM_VERSION=${NPM_VERSION:-11.21.2}
@@ -66,8 +69,7 @@ if ! podman image exists "$base"; then
       --customize-hook='mkdir -p "$1/usr/local/lib/node_modules/npm" && tar -xzf "$NPM_TGZ" -C "$1/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner' \
       --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
       --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/usr/share/doc/* "$1"/usr/share/man/*' \
-      "$DEBIAN_SUITE" "$tar.partial" "$DEBIAN_MIRROR" \
-      "deb $DEBIAN_SECURITY $DEBIAN_SUITE-security main"
+      "$DEBIAN_SUITE" "$tar.partial" $DEBIAN_SOURCES
     mv "$tar.partial" "$tar"
   fi
   say "importing $base"
