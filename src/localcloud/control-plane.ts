@@ -1,8 +1,14 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { KubeApiError } from "../kube/kube-api-error.ts";
 import { KubeClient } from "../kube/kube-client.ts";
 import { kubeconfigFromText } from "../kube/load-kubeconfig.ts";
+import {
+  requestServiceAccountToken,
+  type TokenRequestOptions,
+  tokenKubeconfigYaml,
+} from "../kube/service-account-token.ts";
 import { serviceRange } from "./address-plan.ts";
 import { type ClusterPki, createClusterPki, issueClientCert, kubeconfigYaml } from "./certs.ts";
 import type { K8sBinaries } from "./k8s-binaries.ts";
@@ -89,6 +95,50 @@ export class ControlPlane {
   async userKubeconfig(user: string, groups: string[] = []): Promise<string> {
     const { cert, key } = await issueClientCert(this.dir, `user-${user}`, user, groups);
     return kubeconfigYaml(user, this.server, await readFile(this.pki!.caCert, "utf8"), cert, key);
+  }
+
+  /**
+   * A kubeconfig of ServiceAccount `namespace/name` with a TokenRequest token (a day unless
+   * `options` say otherwise); the namespace and the ServiceAccount are created when missing. The
+   * identity has no rights until RBAC binds some: this is how kubeburst runs in a real cluster.
+   */
+  async serviceAccountKubeconfig(
+    namespace: string,
+    name: string,
+    options: Partial<TokenRequestOptions> = {},
+  ): Promise<string> {
+    await this.ensureServiceAccount(namespace, name);
+    const { token } = await requestServiceAccountToken(this.client, namespace, name, {
+      expirationSeconds: 86_400,
+      ...options,
+    });
+    return tokenKubeconfigYaml(
+      `${this.name}-${name}`,
+      this.server,
+      await readFile(this.pki!.caCert),
+      token,
+    );
+  }
+
+  /** Creates namespace `namespace` and ServiceAccount `name` in it, as far as missing. */
+  async ensureServiceAccount(namespace: string, name: string): Promise<void> {
+    const create = async (path: string, body: object) => {
+      try {
+        await this.client.request({ method: "POST", path, body });
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.kind === "already-exists")) throw err;
+      }
+    };
+    await create("/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace },
+    });
+    await create(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name, namespace },
+    });
   }
 
   /** Starts etcd, the API server and (if asked) the controller manager; waits until ready. */
