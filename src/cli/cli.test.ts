@@ -113,7 +113,7 @@ test("KUBEBURST_LOG_LEVEL: a wrong value is a usage error naming the variable; e
     assert.equal(empty.code, 1, empty.stderr);
     assert.match(
       empty.stdout,
-      /^FAIL private\s+production kubeconfig: cannot read kubeconfig ".*missing.kubeconfig": no such file$/m,
+      /^private\s+production\s+kubeconfig\s+FAIL\s+cannot read kubeconfig ".*missing.kubeconfig": no such file$/m,
     );
   });
 });
@@ -149,7 +149,11 @@ test("an endless file as config or kubeconfig is refused at once, naming what it
     assert.equal(check.code, 1);
     assert.equal(
       check.stdout,
-      'FAIL private  production kubeconfig: cannot read kubeconfig "/dev/zero": it is a character device, not a regular file\n',
+      [
+        "CLUSTER  ROLE        CHECK       RESULT  DETAIL",
+        'private  production  kubeconfig  FAIL    cannot read kubeconfig "/dev/zero": it is a character device, not a regular file',
+        "",
+      ].join("\n"),
     );
     // run: the production cluster cannot be watched. A handled failure: no stack anywhere.
     const run = await kubeburst(["run", "--config", file]);
@@ -254,9 +258,27 @@ test("check passes a cluster only when every answer is complete; a cut-short ans
     );
     const cert = await readFile(certFile);
     let answers: Record<string, string> = {};
+    /** Verb and resource the scripted server's access reviews deny, e.g. "watch nodes". */
+    let denied = new Set<string>();
     const server = createHttpsServer({ cert, key: await readFile(keyFile) }, (req, res) => {
-      const body = answers[(req.url ?? "").split("?")[0] ?? ""] ?? "";
-      res.writeHead(200, { "content-type": "application/json" }).end(body);
+      const url = (req.url ?? "").split("?")[0] ?? "";
+      if (url === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+        let body = "";
+        req.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        req.on("end", () => {
+          const attrs = (
+            JSON.parse(body) as { spec: { resourceAttributes: { verb: string; resource: string } } }
+          ).spec.resourceAttributes;
+          const allowed = !denied.has(`${attrs.verb} ${attrs.resource}`);
+          res
+            .writeHead(201, { "content-type": "application/json" })
+            .end(JSON.stringify({ status: { allowed } }));
+        });
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(answers[url] ?? "");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
@@ -285,27 +307,84 @@ test("check passes a cluster only when every answer is complete; a cut-short ans
         "/version": JSON.stringify({ gitVersion: "v1.37.2" }),
         "/api/v1/services": list,
         "/apis/discovery.k8s.io/v1/endpointslices": list,
+        "/api/v1/nodes": list,
+        "/apis/networking.k8s.io/v1/servicecidrs": list,
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices": list,
+        "/api/v1/namespaces/kubeburst/secrets": list,
       };
-      const cases: [string, Record<string, string>, number, string][] = [
-        ["complete", complete, 0, `ok   private  production https://127.0.0.1:${port} v1.37.2`],
+      const row = (check: string, result: string, detail = "") =>
+        new RegExp(
+          `^private\\s+production\\s+${check.replace(/[.()/]/g, "\\$&")}\\s+${result}\\s*${detail}`,
+          "m",
+        );
+      const cases: [string, Record<string, string>, string[], number, RegExp[]][] = [
+        [
+          "complete",
+          complete,
+          [],
+          0,
+          [
+            row(`reach https://127.0.0.1:${port}`, "ok", "v1.37.2"),
+            row("watch nodes (all namespaces)", "ok"),
+          ],
+        ],
         [
           "an empty version",
           { ...complete, "/version": "" },
+          [],
           1,
-          `FAIL private  production https://127.0.0.1:${port}: /version: the answer was empty or incomplete (the call may have been cut short)`,
+          [
+            row(
+              `reach https://127.0.0.1:${port}`,
+              "FAIL",
+              "/version: the answer was empty or incomplete",
+            ),
+          ],
         ],
         [
           "a list without items",
           { ...complete, "/apis/discovery.k8s.io/v1/endpointslices": "{}" },
+          [],
           1,
-          `FAIL private  production https://127.0.0.1:${port}: /apis/discovery.k8s.io/v1/endpointslices: the answer was empty or incomplete (the call may have been cut short)`,
+          [
+            row(
+              "read /apis/discovery.k8s.io/v1/endpointslices",
+              "FAIL",
+              "the answer was empty or incomplete",
+            ),
+          ],
+        ],
+        [
+          "two permissions missing, each named with its fix",
+          complete,
+          ["watch nodes", "delete endpointslices"],
+          1,
+          [
+            row(
+              "watch nodes (all namespaces)",
+              "FAIL",
+              'needed for production\'s node addresses .*: grant verb watch on "nodes" of apiGroup ""',
+            ),
+            row(
+              "delete endpointslices.discovery.k8s.io (all namespaces)",
+              "FAIL",
+              "needed for writing",
+            ),
+            row("list nodes (all namespaces)", "ok"),
+          ],
         ],
       ];
-      for (const [name, script, code, line] of cases) {
+      for (const [name, script, deny, code, want] of cases) {
         answers = script;
+        denied = new Set(deny);
         const r = await kubeburst(["check", "--config", file]);
         assert.equal(r.code, code, `${name}: ${r.stdout}${r.stderr}`);
-        assert.equal(r.stdout, `${line}\n`, name);
+        for (const re of want) assert.match(r.stdout, re, name);
+        assert.equal(
+          (r.stdout.match(/ FAIL /g) ?? []).length,
+          code === 0 ? 0 : Math.max(1, deny.length),
+          `${name}: ${r.stdout}`,
+        );
       }
     } finally {
       server.closeAllConnections();
