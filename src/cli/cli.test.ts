@@ -1,32 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
+import { runKubeburst } from "../../test/support/run-cli.ts";
 
-const bin = path.resolve(import.meta.dirname, "../../bin/kubeburst.js");
-
-/**
- * Runs the real CLI. `env` is added to this process's environment (`undefined` removes a
- * variable). A run that does not end within a minute is killed, so a hang fails the test.
- */
-async function kubeburst(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const options = { env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], options);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const kubeburst = runKubeburst;
 
 type Result = Awaited<ReturnType<typeof kubeburst>>;
 

@@ -22,6 +22,12 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Also run the garbage collector (ownerReference clean-up). Implies controllerManager. */
   garbageCollector?: boolean;
+  /**
+   * More kube-controller-manager controllers, e.g. `namespace-controller` (deleting a namespace
+   * deletes its contents) or `serviceaccount-token-controller` (fills long-lived token Secrets;
+   * it is given the ServiceAccount signing key). Implies controllerManager.
+   */
+  extraControllers?: string[];
   /** Extra kube-controller-manager flags, e.g. `--kube-api-qps=200` (benchmarks). */
   controllerManagerArgs?: string[];
   /** How long to wait for the API server to become ready, ms. Default 180 000. */
@@ -163,7 +169,11 @@ export class ControlPlane {
     await this.#startEtcd();
     await this.#startApiserver();
     await this.#startSocketForwarder();
-    if (this.#options.controllerManager || this.#options.garbageCollector) {
+    if (
+      this.#options.controllerManager ||
+      this.#options.garbageCollector ||
+      (this.#options.extraControllers ?? []).length > 0
+    ) {
       await this.#startControllerManager();
     }
   }
@@ -320,6 +330,14 @@ export class ControlPlane {
   async #startControllerManager(): Promise<void> {
     const controllers = ["endpointslice-controller", "endpointslice-mirroring-controller"];
     if (this.#options.garbageCollector) controllers.push("garbage-collector-controller");
+    const extra = this.#options.extraControllers ?? [];
+    controllers.push(...extra);
+    const tokenFlags = extra.includes("serviceaccount-token-controller")
+      ? [
+          `--service-account-private-key-file=${this.pki!.serviceAccountKey}`,
+          `--root-ca-file=${this.pki!.caCert}`,
+        ]
+      : [];
     this.#kcm = this.#procs.start(
       `${this.name}-kube-controller-manager`,
       this.#bins.kubeControllerManager,
@@ -329,6 +347,7 @@ export class ControlPlane {
         "--leader-elect=false",
         "--secure-port=0",
         "--v=1",
+        ...tokenFlags,
         ...(this.#options.controllerManagerArgs ?? []),
       ],
     );

@@ -23,16 +23,21 @@ export class KubeburstProcess {
     this.logFile = proc.logFile;
   }
 
-  /** Starts `kubeburst run --config <configPath>`, logging to `<logDir>/<name>.log`. */
+  /**
+   * Starts `kubeburst run --config <configPath>`, logging to `<logDir>/<name>.log`, with `env`
+   * added to this process's environment (a pod's, for in-cluster credentials).
+   */
   static async start(
     configPath: string,
     logDir: string,
     name = "kubeburst",
+    env: Record<string, string> = {},
   ): Promise<KubeburstProcess> {
     const procs = new ProcessGroup(logDir);
     const proc = procs.start(name, process.execPath, [binary, "run", "--config", configPath], {
       ...process.env,
       KUBEBURST_LOG_LEVEL: process.env.KUBEBURST_LOG_LEVEL ?? "debug",
+      ...env,
     });
     const kb = new KubeburstProcess(procs, proc);
     await kb.#waitForMetricsAddress();

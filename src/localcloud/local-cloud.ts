@@ -39,6 +39,8 @@ export interface ClusterSpec {
   apiserverArgs?: string[];
   /** Extra kube-controller-manager flags (benchmarks raise its client QPS, for example). */
   controllerManagerArgs?: string[];
+  /** More kube-controller-manager controllers (see ControlPlaneOptions.extraControllers). */
+  extraControllers?: string[];
 }
 
 export interface LocalNode {
@@ -556,6 +558,7 @@ export class LocalCloud {
       garbageCollector: spec.garbageCollector ?? false,
       ...(spec.apiserverArgs ? { apiserverArgs: spec.apiserverArgs } : {}),
       ...(spec.controllerManagerArgs ? { controllerManagerArgs: spec.controllerManagerArgs } : {}),
+      ...(spec.extraControllers ? { extraControllers: spec.extraControllers } : {}),
     };
     const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
     if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
