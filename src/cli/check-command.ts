@@ -91,6 +91,9 @@ function permissionFix(p: Permission, verb: string, spec: ClusterSpec, namespace
   return `needed for ${p.why}: grant verb ${verb} on ${JSON.stringify(p.resource)} of apiGroup ${JSON.stringify(p.apiGroup)} in ${holder} bound to this identity (as ${manifest}${remedy})`;
 }
 
+/** Adds one row of the cluster being checked. */
+type Row = (check: string, ok: boolean, detail: string) => void;
+
 interface ClusterResult {
   rows: CheckRow[];
   /** Production only: the peaks its discovery Secrets register. */
@@ -104,7 +107,7 @@ interface ClusterResult {
 async function checkCluster(
   spec: ClusterSpec,
   config: Config,
-  more?: (client: KubeClient, rows: CheckRow[]) => Promise<void>,
+  more?: (client: KubeClient, row: Row) => Promise<void>,
 ): Promise<ClusterResult> {
   const rows: CheckRow[] = [];
   const name = spec.source === "secret" ? `${spec.name} (Secret)` : spec.name;
@@ -164,7 +167,7 @@ async function checkCluster(
         }
       }
     }
-    await more?.(client, rows);
+    await more?.(client, row);
     return { rows };
   } finally {
     client.close();
@@ -177,10 +180,8 @@ async function checkCluster(
  */
 async function checkProduction(spec: ClusterSpec, config: Config): Promise<ClusterResult> {
   let secretPeaks: ClusterSpec[] = [];
-  const result = await checkCluster(spec, config, async (client, rows) => {
-    const row = (check: string, ok: boolean, detail: string) =>
-      rows.push({ cluster: spec.name, role: spec.role, check, ok, detail });
-    rows.push(...(await readLists(client, spec)));
+  const result = await checkCluster(spec, config, async (client, row) => {
+    await readLists(client, row);
     try {
       const ranges = await productionRanges(client);
       const configured = [
@@ -220,25 +221,17 @@ async function checkProduction(spec: ClusterSpec, config: Config): Promise<Clust
 }
 
 /** Lists what a cluster controller lists first, one item each: an answer cut short fails. */
-async function readLists(client: KubeClient, spec: ClusterSpec): Promise<CheckRow[]> {
-  const rows: CheckRow[] = [];
+async function readLists(client: KubeClient, row: Row): Promise<void> {
   for (const path of ["/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices"]) {
     const check = `read ${path}`;
     try {
       const list = await client.request<unknown>({ method: "GET", path, query: { limit: 1 } });
       const complete = isRecord(list) && Array.isArray(list.items);
-      rows.push({
-        cluster: spec.name,
-        role: spec.role,
-        check,
-        ok: complete,
-        detail: complete ? "" : INCOMPLETE,
-      });
+      row(check, complete, complete ? "" : INCOMPLETE);
     } catch (err) {
-      rows.push({ cluster: spec.name, role: spec.role, check, ok: false, detail: errorText(err) });
+      row(check, false, errorText(err));
     }
   }
-  return rows;
 }
 
 /** How many ranges production's Nodes, ServiceCIDRs and API server slices give, as `run` reads them. */
@@ -274,7 +267,7 @@ async function productionRanges(
 
 /** The peak checks: the common ones and the two lists a peak controller starts with. */
 async function checkPeak(spec: ClusterSpec, config: Config): Promise<ClusterResult> {
-  return await checkCluster(spec, config, async (client, rows) => {
-    rows.push(...(await readLists(client, spec)));
+  return await checkCluster(spec, config, async (client, row) => {
+    await readLists(client, row);
   });
 }

@@ -239,8 +239,10 @@ async function listAnchors(peak: KubeClient): Promise<KubeObject[]> {
     path: `/api/v1/namespaces/${PEAK_NAMESPACE}/secrets`,
     query: { labelSelector: `${LINK_LABEL}=${LINK_LABEL_VALUE},${TOKEN_LABEL}` },
   });
-  // Oldest first: names carry their creation time, zero-padded.
-  return list.items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  // Items of a list carry no kind. Oldest first: names carry their creation time, zero-padded.
+  return list.items
+    .map((item) => ({ ...item, apiVersion: "v1", kind: "Secret" }))
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
 }
 
 /** Deletes the object at `path`, logging `done` if it was there. */

@@ -86,7 +86,8 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
   const ours = async () => readiness(await slicesOf(api("private"), "shop", "web", OURS));
   const saDir = () => path.join(dir, "serviceaccount");
   const kubeburst = (args: string[]): Promise<CliResult> => runKubeburst(args, {}, 300_000);
-  const linkArgs = () => [
+  const linkArgs = (command = "link") => [
+    command,
     "--name",
     "public",
     "--peak-kubeconfig",
@@ -406,7 +407,7 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
   });
 
   test("unlink withdraws the peak and leaves nothing of ours in it; a long-lived token links too", async () => {
-    const unlinked = await kubeburst(["unlink", ...linkArgs(), ...applyArgs().slice(1)]);
+    const unlinked = await kubeburst([...linkArgs("unlink"), ...applyArgs().slice(1)]);
     assert.equal(unlinked.code, 0, unlinked.stderr);
     log(`unlink:\n${unlinked.stdout}`);
     await eventually(
@@ -439,7 +440,7 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
         timeoutMs: 120_000,
       },
     );
-    const twice = await kubeburst(["unlink", ...linkArgs(), ...applyArgs().slice(1)]);
+    const twice = await kubeburst([...linkArgs("unlink"), ...applyArgs().slice(1)]);
     assert.equal(twice.code, 0, twice.stderr);
 
     const longLived = await kubeburst([
@@ -455,7 +456,7 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
       async () => assert.deepEqual(await ours(), { "198.18.17.12": true }),
       { timeoutMs: 120_000 },
     );
-    const last = await kubeburst(["unlink", ...linkArgs(), ...applyArgs().slice(1)]);
+    const last = await kubeburst([...linkArgs("unlink"), ...applyArgs().slice(1)]);
     assert.equal(last.code, 0, last.stderr);
     await eventually("withdrawn again", async () => assert.deepEqual(await ours(), {}), {
       timeoutMs: 120_000,
