@@ -212,16 +212,7 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
     ]);
   });
 
-  test("link prints the Secret, --apply registers the peak and its endpoints reach production; again, nothing changes", async () => {
-    const printed = await kubeburst([...linkArgs(), "--allowed-cidrs", cloud.podRange("public")]);
-    assert.equal(printed.code, 0, printed.stderr);
-    const secret = parse(printed.stdout.replace(/^---\n/, "")) as {
-      metadata: { name: string; labels: Record<string, string> };
-    };
-    assert.equal(secret.metadata.name, "public");
-    assert.equal(secret.metadata.labels["kubeburst.io/cluster"], "true");
-    log(`link (printed):\n${printed.stderr}`);
-
+  test("link --apply registers the peak and its endpoints reach production; printed or again, nothing changes", async () => {
     const applied = await kubeburst([
       ...linkArgs(),
       "--allowed-cidrs",
@@ -255,9 +246,26 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
         method: "GET",
         path: `/api/v1/namespaces/${NS}/secrets/public`,
       });
-      return [...peak, prod].map((o) => o.metadata.resourceVersion);
+      const tokens = await api("public").request<{ items: { metadata: { name: string } }[] }>({
+        method: "GET",
+        path: "/api/v1/namespaces/kubeburst/secrets",
+      });
+      return [
+        ...[...peak, prod].map((o) => o.metadata.resourceVersion),
+        ...tokens.items.map((t) => t.metadata.name),
+      ];
     };
     const before = await versions();
+    // Without --apply the Secret is printed, with a token bound to the same peak Secret.
+    const printed = await kubeburst([...linkArgs(), "--allowed-cidrs", cloud.podRange("public")]);
+    assert.equal(printed.code, 0, printed.stderr);
+    const secret = parse(printed.stdout.replace(/^---\n/, "")) as {
+      metadata: { name: string; labels: Record<string, string> };
+    };
+    assert.equal(secret.metadata.name, "public");
+    assert.equal(secret.metadata.labels["kubeburst.io/cluster"], "true");
+    log(`link (printed):\n${printed.stderr}`);
+
     const again = await kubeburst([
       ...linkArgs(),
       "--allowed-cidrs",
