@@ -220,6 +220,12 @@ async function ensure(
     log(`peak: ${describe(obj)} unchanged`);
     return false;
   }
+  // A namespace that was there before holds more than ours: it stays unmarked, so that unlink
+  // never deletes it.
+  if (obj.kind === "Namespace" && current.metadata.labels?.[LINK_LABEL] !== LINK_LABEL_VALUE) {
+    log(`peak: ${describe(obj)} exists already; used as it is`);
+    return false;
+  }
   const body = {
     ...current,
     ...obj,
