@@ -3,7 +3,7 @@
 // a TokenRequest token file that is rotated and then revoked), reads the peak with the identity
 // `kubeburst link` minted, and nothing more is granted than required-permissions.ts lists.
 import assert from "node:assert/strict";
-import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -85,6 +85,20 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
   const api = (cluster: string) => cloud.cluster(cluster).client;
   const ours = async () => readiness(await slicesOf(api("private"), "shop", "web", OURS));
   const saDir = () => path.join(dir, "serviceaccount");
+  const auditLog = () => path.join(dir, "audit.log");
+  /** The token ID (`jti`) a bound ServiceAccount token carries. */
+  const tokenId = (token: string): string =>
+    (JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as { jti: string })
+      .jti;
+  /** The token IDs of kubeburst's requests to production, from the audit log, in order. */
+  const tokensUsed = async (): Promise<string[]> => {
+    const lines = (await readFile(auditLog(), "utf8")).split("\n").filter((l) => l !== "");
+    return lines.flatMap((line) => {
+      const extra = (JSON.parse(line) as { user?: { extra?: Record<string, string[]> } }).user
+        ?.extra?.["authentication.kubernetes.io/credential-id"];
+      return (extra ?? []).map((id) => id.replace(/^JTI=/, ""));
+    });
+  };
   const kubeburst = (args: string[]): Promise<CliResult> => runKubeburst(args, {}, 300_000);
   const linkArgs = (command = "link") => [
     command,
@@ -154,9 +168,29 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "kubeburst-link-"));
+    // Production's API server logs every request of kubeburst's ServiceAccount, with the ID of
+    // the token it came with: the test sees which token kubeburst uses.
+    await writeFile(
+      path.join(dir, "audit-policy.yaml"),
+      stringify({
+        apiVersion: "audit.k8s.io/v1",
+        kind: "Policy",
+        omitStages: ["RequestReceived"],
+        rules: [
+          { level: "Metadata", users: [`system:serviceaccount:${NS}:kubeburst`] },
+          { level: "None" },
+        ],
+      }),
+    );
     cloud = await LocalCloud.start(
       [
-        { name: "private" },
+        {
+          name: "private",
+          apiserverArgs: [
+            `--audit-policy-file=${path.join(dir, "audit-policy.yaml")}`,
+            `--audit-log-path=${auditLog()}`,
+          ],
+        },
         {
           name: "public",
           extraControllers: ["namespace-controller", "serviceaccount-token-controller"],
@@ -362,7 +396,15 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
       state: "synced",
     });
     assert.equal(production, 1);
-    await projectToken("pod-token-2");
+    const second = await projectToken("pod-token-2");
+    // Before anything refuses the first token, kubeburst sends the second: it read the file again
+    // because it changed, not because a request failed.
+    await eventually(
+      "kubeburst sends the new token",
+      async () => assert.ok((await tokensUsed()).includes(tokenId(second))),
+      { timeoutMs: 60_000 },
+    );
+    assert.ok((await tokensUsed()).includes(tokenId(firstProductionToken)));
     // Revoke the first token: its bound Secret goes, and the API server refuses it from now on.
     await deleteObject(api("private"), `/api/v1/namespaces/${NS}/secrets/pod-token-1`);
     await eventually("the first token is refused", async () =>
