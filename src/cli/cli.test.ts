@@ -374,3 +374,29 @@ test("check passes a cluster only when every answer is complete; a cut-short ans
     }
   });
 });
+
+test("link and unlink: bad flags exit 2, each named; an unreadable kubeconfig is named by its flag", async () => {
+  const bad = await kubeburst(["link", "--name", "Bad_Name", "--allowed-cidrs", "198.18.0.0/33"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, "");
+  const lines = bad.stderr.trim().split("\n");
+  assert.deepEqual(
+    lines.map((l) => l.split(":")[1]?.trim()),
+    ["--name", "--peak-kubeconfig", "--allowed-cidrs"],
+  );
+  const missing = await kubeburst([
+    "unlink",
+    "--name",
+    "public",
+    "--peak-kubeconfig",
+    "/nonexistent/peak.kubeconfig",
+    "--production-kubeconfig",
+    "/nonexistent/prod.kubeconfig",
+  ]);
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /^kubeburst: --peak-kubeconfig: cannot read kubeconfig "\/nonexistent\/peak.kubeconfig": no such file$/m,
+  );
+  assert.match(missing.stderr, /^kubeburst: --production-kubeconfig: cannot read kubeconfig/m);
+});

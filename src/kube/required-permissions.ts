@@ -147,8 +147,5 @@ export function rbacRules(permissions: readonly Permission[]): RbacRule[] {
   return rules;
 }
 
-/**
- * Every write verb, and the reads that would expose other objects: `check` and the
- * least-privilege test ask for each of these too, to show they are not granted.
- */
+/** Every verb that changes an object: the least-privilege test asks for each of them. */
 export const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"] as const;
