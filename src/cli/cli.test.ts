@@ -400,3 +400,24 @@ test("link and unlink: bad flags exit 2, each named; an unreadable kubeconfig is
   );
   assert.match(missing.stderr, /^kubeburst: --production-kubeconfig: cannot read kubeconfig/m);
 });
+
+test("without a production kubeconfig and outside a pod, check and run say what is missing", async () => {
+  await inFolder(async (dir) => {
+    const file = path.join(dir, "kubeburst.yaml");
+    await writeFile(
+      file,
+      'clusters:\n  - { name: private, role: production }\nmetrics: { address: "off" }\n',
+    );
+    const outside = { KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined };
+    const check = await kubeburst(["check", "--config", file], outside);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(
+      check.stdout,
+      /^private\s+production\s+kubeconfig\s+FAIL\s+KUBERNETES_SERVICE_HOST is not set; without a kubeconfig the production cluster is the one kubeburst runs in as a pod/m,
+    );
+    const run = await kubeburst(["run", "--config", file], outside);
+    assert.equal(run.code, 1);
+    assert.doesNotMatch(run.stderr, STACK);
+    assert.match(run.stderr, /KUBERNETES_SERVICE_PORT is not set/);
+  });
+});
