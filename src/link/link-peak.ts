@@ -226,6 +226,17 @@ async function ensure(
     log(`peak: ${describe(obj)} exists already; used as it is`);
     return false;
   }
+  // A binding's roleRef cannot change in place: the binding is made again.
+  const ref = (o: KubeObject) => {
+    const r = (o.roleRef ?? {}) as Record<string, unknown>;
+    return `${String(r.apiGroup)}/${String(r.kind)}/${String(r.name)}`;
+  };
+  if (obj.roleRef !== undefined && ref(current) !== ref(obj)) {
+    await client.request({ method: "DELETE", path: objectPath(obj) });
+    await client.request({ method: "POST", path: objectPath(obj, false), body: obj });
+    log(`peak: replaced ${describe(obj)} (its roleRef differed)`);
+    return true;
+  }
   const body = {
     ...current,
     ...obj,

@@ -494,8 +494,20 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
     const twice = await kubeburst([...linkArgs("unlink"), ...applyArgs().slice(1)]);
     assert.equal(twice.code, 0, twice.stderr);
 
-    // A namespace that was there before link is not link's: unlink leaves it.
+    // A namespace that was there before link is not link's: unlink leaves it. A binding of the
+    // same name to another role is made again with link's role.
     await cloud.ensureNamespace("public", "kubeburst");
+    await api("public").request({
+      method: "POST",
+      path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+      body: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "kubeburst-peak-reader" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+        subjects: [{ kind: "ServiceAccount", name: "kubeburst", namespace: "kubeburst" }],
+      },
+    });
 
     const longLived = await kubeburst([
       ...linkArgs(),
@@ -505,6 +517,13 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
       "--long-lived-token",
     ]);
     assert.equal(longLived.code, 0, longLived.stderr);
+    assert.match(longLived.stdout, /^peak: Namespace kubeburst exists already; used as it is$/m);
+    assert.match(longLived.stdout, /^peak: replaced ClusterRoleBinding kubeburst-peak-reader/m);
+    const binding = await api("public").request<{ roleRef: { name: string } }>({
+      method: "GET",
+      path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeburst-peak-reader",
+    });
+    assert.equal(binding.roleRef.name, "kubeburst-peak-reader");
     await eventually(
       "the peak's endpoints reach production again",
       async () => assert.deepEqual(await ours(), { "198.18.17.12": true }),
