@@ -34,6 +34,7 @@ interface Clients {
   production: KubeClient | undefined;
 }
 
+/** Clients of the peak and (with --apply, or for unlink) of production, from the flags' kubeconfigs. */
 function clients(
   flags: LinkFlags,
 ): { ok: true; clients: Clients } | { ok: false; problems: string[] } {
@@ -46,12 +47,13 @@ function clients(
           flags.productionKubeconfig,
           flags.productionContext,
         );
-  const problems = [
-    ...(peak.ok ? [] : peak.problems),
-    ...(prod === undefined || prod.ok ? [] : prod.problems),
-  ];
-  if (!peak.ok || (prod !== undefined && !prod.ok) || problems.length > 0)
+  if (!peak.ok || (prod !== undefined && !prod.ok)) {
+    const problems = [
+      ...(peak.ok ? [] : peak.problems),
+      ...(prod?.ok !== false ? [] : prod.problems),
+    ];
     return { ok: false, problems };
+  }
   return {
     ok: true,
     clients: {
