@@ -2,7 +2,7 @@ import type { V1EndpointSlice } from "@kubernetes/client-node";
 import type { ClusterSpec } from "../config/cluster-spec.ts";
 import { type Config, formatConfigErrors, loadConfigFile } from "../config/load-config.ts";
 import { logLevelFromEnv } from "../config/log-level.ts";
-import { readSecretClusters } from "../discovery/cluster-sources.ts";
+import { CLUSTER_SECRET_LABEL, readSecretClusters } from "../discovery/cluster-sources.ts";
 import { apiServerRanges, nodeRanges, serviceCidrRanges } from "../discovery/production-ranges.ts";
 import { canI } from "../kube/access-review.ts";
 import type { CachedNode, CachedServiceCidr } from "../kube/cache-shapes.ts";
@@ -10,6 +10,7 @@ import { KubeApiError } from "../kube/kube-api-error.ts";
 import { KubeClient } from "../kube/kube-client.ts";
 import { loadKubeconfig } from "../kube/load-kubeconfig.ts";
 import { type Permission, permissionsFor } from "../kube/required-permissions.ts";
+import { EXPIRES_ANNOTATION } from "../link/peak-identity.ts";
 
 /** One line of the table `check` prints. */
 export interface CheckRow {
@@ -216,8 +217,43 @@ async function checkProduction(spec: ClusterSpec, config: Config): Promise<Clust
     } catch (err) {
       row(`discovery Secrets in ${config.namespace}`, false, errorText(err));
     }
+    await tokenExpiryRows(client, config.namespace, row);
   });
   return { ...result, secretPeaks };
+}
+
+/** Less than this left of a linked peak's token fails `check`, ms. */
+const EXPIRY_MARGIN_MS = 24 * 3600 * 1000;
+
+/**
+ * One row per discovery Secret written by `kubeburst link` with an expiring token: an expired
+ * token makes the peak `refused` and, after staleTTL, withdrawn, so it fails a day ahead.
+ */
+async function tokenExpiryRows(client: KubeClient, namespace: string, row: Row): Promise<void> {
+  let items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+  try {
+    ({ items } = await client.request<{ items: typeof items }>({
+      method: "GET",
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      query: { labelSelector: CLUSTER_SECRET_LABEL },
+    }));
+  } catch {
+    return; // the discovery Secrets row has said why already
+  }
+  for (const item of items) {
+    const expires = item.metadata.annotations?.[EXPIRES_ANNOTATION];
+    if (expires === undefined) continue;
+    const left = Date.parse(expires) - Date.now();
+    const days = Math.floor(left / (24 * 3600 * 1000));
+    const ok = left > EXPIRY_MARGIN_MS;
+    row(
+      `peak token of ${item.metadata.name}`,
+      ok,
+      ok
+        ? `valid until ${expires} (${days} days)`
+        : `${left > 0 ? "expires" : "expired"} ${expires}: run kubeburst link --name ${item.metadata.name} ... --apply --rotate`,
+    );
+  }
 }
 
 /** Lists what a cluster controller lists first, one item each: an answer cut short fails. */

@@ -369,6 +369,10 @@ describe("link, in-cluster credentials and least privilege", { timeout: 1_200_00
       passing.stdout,
       /^public \(Secret\)\s+peak\s+watch endpointslices\.discovery\.k8s\.io \(all namespaces\)\s+ok/m,
     );
+    assert.match(
+      passing.stdout,
+      /^private\s+production\s+peak token of public\s+ok\s+valid until \S+ \(29 days\)$/m,
+    );
 
     await applyRbacManifest(cloud, "private", productionRbac, "nodes");
     try {
