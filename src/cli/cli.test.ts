@@ -1,32 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
+import { runKubeburst } from "../../test/support/run-cli.ts";
 
-const bin = path.resolve(import.meta.dirname, "../../bin/kubeburst.js");
-
-/**
- * Runs the real CLI. `env` is added to this process's environment (`undefined` removes a
- * variable). A run that does not end within a minute is killed, so a hang fails the test.
- */
-async function kubeburst(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const options = { env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], options);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const kubeburst = runKubeburst;
 
 type Result = Awaited<ReturnType<typeof kubeburst>>;
 
@@ -116,7 +98,7 @@ test("KUBEBURST_LOG_LEVEL: a wrong value is a usage error naming the variable; e
     assert.equal(empty.code, 1, empty.stderr);
     assert.match(
       empty.stdout,
-      /^FAIL private\s+production kubeconfig: cannot read kubeconfig ".*missing.kubeconfig": no such file$/m,
+      /^private\s+production\s+kubeconfig\s+FAIL\s+cannot read kubeconfig ".*missing.kubeconfig": no such file$/m,
     );
   });
 });
@@ -152,7 +134,11 @@ test("an endless file as config or kubeconfig is refused at once, naming what it
     assert.equal(check.code, 1);
     assert.equal(
       check.stdout,
-      'FAIL private  production kubeconfig: cannot read kubeconfig "/dev/zero": it is a character device, not a regular file\n',
+      [
+        "CLUSTER  ROLE        CHECK       RESULT  DETAIL",
+        'private  production  kubeconfig  FAIL    cannot read kubeconfig "/dev/zero": it is a character device, not a regular file',
+        "",
+      ].join("\n"),
     );
     // run: the production cluster cannot be watched. A handled failure: no stack anywhere.
     const run = await kubeburst(["run", "--config", file]);
@@ -257,9 +243,27 @@ test("check passes a cluster only when every answer is complete; a cut-short ans
     );
     const cert = await readFile(certFile);
     let answers: Record<string, string> = {};
+    /** Verb and resource the scripted server's access reviews deny, e.g. "watch nodes". */
+    let denied = new Set<string>();
     const server = createHttpsServer({ cert, key: await readFile(keyFile) }, (req, res) => {
-      const body = answers[(req.url ?? "").split("?")[0] ?? ""] ?? "";
-      res.writeHead(200, { "content-type": "application/json" }).end(body);
+      const url = (req.url ?? "").split("?")[0] ?? "";
+      if (url === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+        let body = "";
+        req.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        req.on("end", () => {
+          const attrs = (
+            JSON.parse(body) as { spec: { resourceAttributes: { verb: string; resource: string } } }
+          ).spec.resourceAttributes;
+          const allowed = !denied.has(`${attrs.verb} ${attrs.resource}`);
+          res
+            .writeHead(201, { "content-type": "application/json" })
+            .end(JSON.stringify({ status: { allowed } }));
+        });
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(answers[url] ?? "");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
@@ -288,27 +292,84 @@ test("check passes a cluster only when every answer is complete; a cut-short ans
         "/version": JSON.stringify({ gitVersion: "v1.37.2" }),
         "/api/v1/services": list,
         "/apis/discovery.k8s.io/v1/endpointslices": list,
+        "/api/v1/nodes": list,
+        "/apis/networking.k8s.io/v1/servicecidrs": list,
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices": list,
+        "/api/v1/namespaces/kubeburst/secrets": list,
       };
-      const cases: [string, Record<string, string>, number, string][] = [
-        ["complete", complete, 0, `ok   private  production https://127.0.0.1:${port} v1.37.2`],
+      const row = (check: string, result: string, detail = "") =>
+        new RegExp(
+          `^private\\s+production\\s+${check.replace(/[.()/]/g, "\\$&")}\\s+${result}\\s*${detail}`,
+          "m",
+        );
+      const cases: [string, Record<string, string>, string[], number, RegExp[]][] = [
+        [
+          "complete",
+          complete,
+          [],
+          0,
+          [
+            row(`reach https://127.0.0.1:${port}`, "ok", "v1.37.2"),
+            row("watch nodes (all namespaces)", "ok"),
+          ],
+        ],
         [
           "an empty version",
           { ...complete, "/version": "" },
+          [],
           1,
-          `FAIL private  production https://127.0.0.1:${port}: /version: the answer was empty or incomplete (the call may have been cut short)`,
+          [
+            row(
+              `reach https://127.0.0.1:${port}`,
+              "FAIL",
+              "/version: the answer was empty or incomplete",
+            ),
+          ],
         ],
         [
           "a list without items",
           { ...complete, "/apis/discovery.k8s.io/v1/endpointslices": "{}" },
+          [],
           1,
-          `FAIL private  production https://127.0.0.1:${port}: /apis/discovery.k8s.io/v1/endpointslices: the answer was empty or incomplete (the call may have been cut short)`,
+          [
+            row(
+              "read /apis/discovery.k8s.io/v1/endpointslices",
+              "FAIL",
+              "the answer was empty or incomplete",
+            ),
+          ],
+        ],
+        [
+          "two permissions missing, each named with its fix",
+          complete,
+          ["watch nodes", "delete endpointslices"],
+          1,
+          [
+            row(
+              "watch nodes (all namespaces)",
+              "FAIL",
+              'needed for production\'s node addresses .*: grant verb watch on "nodes" of apiGroup ""',
+            ),
+            row(
+              "delete endpointslices.discovery.k8s.io (all namespaces)",
+              "FAIL",
+              "needed for writing",
+            ),
+            row("list nodes (all namespaces)", "ok"),
+          ],
         ],
       ];
-      for (const [name, script, code, line] of cases) {
+      for (const [name, script, deny, code, want] of cases) {
         answers = script;
+        denied = new Set(deny);
         const r = await kubeburst(["check", "--config", file]);
         assert.equal(r.code, code, `${name}: ${r.stdout}${r.stderr}`);
-        assert.equal(r.stdout, `${line}\n`, name);
+        for (const re of want) assert.match(r.stdout, re, name);
+        assert.equal(
+          (r.stdout.match(/ FAIL /g) ?? []).length,
+          code === 0 ? 0 : Math.max(1, deny.length),
+          `${name}: ${r.stdout}`,
+        );
       }
     } finally {
       server.closeAllConnections();
@@ -329,4 +390,51 @@ test("status and explain: bad input exits 2 with what to give instead", async ()
   assert.match(notKey.stderr, /"web" is not NAMESPACE\/NAME, e\.g\. shop\/web/);
   assert.equal(badFormat.code, 2);
   assert.match(badFormat.stderr, /-o "yaml": use text or json/);
+});
+
+test("link and unlink: bad flags exit 2, each named; an unreadable kubeconfig is named by its flag", async () => {
+  const bad = await kubeburst(["link", "--name", "Bad_Name", "--allowed-cidrs", "198.18.0.0/33"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, "");
+  const lines = bad.stderr.trim().split("\n");
+  assert.deepEqual(
+    lines.map((l) => l.split(":")[1]?.trim()),
+    ["--name", "--peak-kubeconfig", "--allowed-cidrs"],
+  );
+  const missing = await kubeburst([
+    "unlink",
+    "--name",
+    "public",
+    "--peak-kubeconfig",
+    "/nonexistent/peak.kubeconfig",
+    "--production-kubeconfig",
+    "/nonexistent/prod.kubeconfig",
+  ]);
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /^kubeburst: --peak-kubeconfig: cannot read kubeconfig "\/nonexistent\/peak.kubeconfig": no such file$/m,
+  );
+  assert.match(missing.stderr, /^kubeburst: --production-kubeconfig: cannot read kubeconfig/m);
+});
+
+test("without a production kubeconfig and outside a pod, check and run say what is missing", async () => {
+  await inFolder(async (dir) => {
+    const file = path.join(dir, "kubeburst.yaml");
+    await writeFile(
+      file,
+      'clusters:\n  - { name: private, role: production }\nmetrics: { address: "off" }\n',
+    );
+    const outside = { KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined };
+    const check = await kubeburst(["check", "--config", file], outside);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(
+      check.stdout,
+      /^private\s+production\s+kubeconfig\s+FAIL\s+KUBERNETES_SERVICE_HOST is not set; without a kubeconfig the production cluster is the one kubeburst runs in as a pod/m,
+    );
+    const run = await kubeburst(["run", "--config", file], outside);
+    assert.equal(run.code, 1);
+    assert.doesNotMatch(run.stderr, STACK);
+    assert.match(run.stderr, /KUBERNETES_SERVICE_PORT is not set/);
+  });
 });

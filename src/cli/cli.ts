@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from "commander";
+import type { RawLinkFlags } from "../config/link-options.ts";
 import { demoCommand } from "../demo/demo-command.ts";
 import { IP_FAMILY_OPTIONS, type IpFamilyOption } from "../localcloud/address-plan.ts";
 import { checkCommand } from "./check-command.ts";
+import { linkCommand, unlinkCommand } from "./link-command.ts";
 import { runCommand } from "./run-command.ts";
 import { explainCommand, statusCommand } from "./status-command.ts";
 import { versionText } from "./version-command.ts";
@@ -47,6 +49,59 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { config: string }) => {
       code = await checkCommand(opts.config);
     });
+
+  const peakFlags = (cmd: Command) =>
+    cmd
+      .option("--name <name>", "the peak cluster's name in kubeburst (the discovery Secret's name)")
+      .option("--peak-kubeconfig <file>", "an admin kubeconfig of the peak cluster")
+      .option("--peak-context <context>", "its context (default: its current context)")
+      .option(
+        "--production-kubeconfig <file>",
+        "a kubeconfig of production that may write Secrets in --namespace",
+      )
+      .option("--production-context <context>", "its context (default: its current context)")
+      .option("--namespace <namespace>", "kubeburst's namespace in production", "kubeburst");
+
+  peakFlags(
+    program
+      .command("link")
+      .description(
+        "create a read-only identity in a peak cluster and register it with kubeburst (prints the Secret, or writes it with --apply)",
+      ),
+  )
+    .option(
+      "--allowed-cidrs <cidrs>",
+      "address ranges the peak's endpoints may use, comma-separated",
+    )
+    .option(
+      "--peak-server <url>",
+      "the peak's API server as production reaches it (default: the kubeconfig's)",
+    )
+    .option("--apply", "write the discovery Secret into production (needs --production-kubeconfig)")
+    .option(
+      "--token-ttl <duration>",
+      "lifetime of the TokenRequest token (10m to 8784h)",
+      undefined,
+    )
+    .option(
+      "--long-lived-token",
+      "a long-lived token Secret instead (needs the peak's token controller)",
+    )
+    .option("--rotate", "mint a new token, write it, then revoke the old one after --revoke-after")
+    .option("--revoke-after <duration>", "how long a replaced token stays valid", undefined)
+    .action(async (opts: RawLinkFlags) => {
+      code = await linkCommand(opts);
+    });
+
+  peakFlags(
+    program
+      .command("unlink")
+      .description(
+        "remove a peak: its discovery Secret in production, then everything link made in the peak",
+      ),
+  ).action(async (opts: RawLinkFlags) => {
+    code = await unlinkCommand(opts);
+  });
 
   program
     .command("status")

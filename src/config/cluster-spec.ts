@@ -18,8 +18,14 @@ export type ClusterRole = (typeof CLUSTER_ROLES)[number];
 /** Where a cluster's settings came from. */
 export type ClusterSource = "file" | "secret";
 
-/** A kubeconfig to load: a file (absolute path) or inline YAML text (from a Secret). */
-export type KubeconfigSource = { kind: "path"; path: string } | { kind: "inline"; text: string };
+/**
+ * A kubeconfig to load: a file (absolute path), inline YAML text (from a Secret), or none for
+ * the production cluster kubeburst runs in as a pod (its ServiceAccount, see in-cluster.ts).
+ */
+export type KubeconfigSource =
+  | { kind: "path"; path: string }
+  | { kind: "inline"; text: string }
+  | { kind: "in-cluster" };
 
 /** The production cluster's own address ranges, always denied as peak endpoints (SPEC B1). */
 export interface ProductionRanges {

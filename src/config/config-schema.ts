@@ -131,6 +131,14 @@ const whenRecord = { when: (payload: { value: unknown }) => isRecord(payload.val
 function checkRoleFields(value: unknown, ctx: z.RefinementCtx): void {
   if (!isRecord(value)) return;
   if (value.role === "peak") {
+    if (value.kubeconfig === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "required field is missing: a peak cluster is reached with a kubeconfig (only production may leave it out, to use the ServiceAccount of the pod kubeburst runs in)",
+        path: ["kubeconfig"],
+      });
+    }
     if (value.allowedCIDRs === undefined) {
       ctx.addIssue({ code: "custom", message: ALLOWED_CIDRS_REQUIRED, path: ["allowedCIDRs"] });
     }
@@ -187,8 +195,8 @@ export const clusterEntrySchema = z
   .strictObject({
     name: clusterNameSchema,
     role: z.enum(CLUSTER_ROLES),
-    // PATH_MAX: a longer path cannot be opened.
-    kubeconfig: nonEmptyString.max(4096),
+    // PATH_MAX: a longer path cannot be opened. Production without one: in-cluster credentials.
+    kubeconfig: nonEmptyString.max(4096).optional(),
     context: nonEmptyString.optional(),
     podCIDRs: cidrListSchema.optional(),
     serviceCIDRs: cidrListSchema.optional(),

@@ -837,3 +837,23 @@ test("bad burst and probe settings name their field", () => {
     );
   }
 });
+
+test("production without a kubeconfig uses in-cluster credentials; a peak without one is an error", () => {
+  const ok = parseConfig(
+    "clusters:\n  - { name: private, role: production }\n  - { name: public, role: peak, kubeconfig: p, allowedCIDRs: [198.18.16.0/20] }\n",
+    "/etc/kubeburst/config.yaml",
+  );
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.config.clusters[0]!.kubeconfig, { kind: "in-cluster" });
+  const bad = parseConfig(
+    "clusters:\n  - { name: private, role: production }\n  - { name: public, role: peak, allowedCIDRs: [198.18.16.0/20] }\n",
+    "/etc/kubeburst/config.yaml",
+  );
+  assert.ok(!bad.ok);
+  assert.equal(bad.errors.length, 1);
+  assert.equal(bad.errors[0]!.path, "clusters[1].kubeconfig");
+  assert.match(
+    bad.errors[0]!.message,
+    /^required field is missing: a peak cluster is reached with a kubeconfig/,
+  );
+});

@@ -97,7 +97,10 @@ function clusterSpecFromEntry(entry: ClusterEntry, folder: string): ClusterSpec 
   return {
     name: entry.name,
     role: entry.role,
-    kubeconfig: { kind: "path", path: path.resolve(folder, entry.kubeconfig) },
+    kubeconfig:
+      entry.kubeconfig === undefined
+        ? { kind: "in-cluster" }
+        : { kind: "path", path: path.resolve(folder, entry.kubeconfig) },
     context: entry.context,
     allowedCIDRs: entry.allowedCIDRs ?? [],
     ranges: {

@@ -25,7 +25,7 @@ export interface ScenarioOptions {
   /** Fields of kubeburst's config file over the scenario's (leaderElection, staleTTL, api…). */
   config?: Record<string, unknown>;
   /**
-   * kubeburst reaches production as user `kubeburst` with exactly the rights of
+   * kubeburst reaches production as ServiceAccount kubeburst/kubeburst (a TokenRequest token) with exactly the rights of
    * `deploy/rbac-production.yaml` (not as the admin), so that {@link BurstScenario.setProductionRbac}
    * can take one away.
    */
@@ -208,7 +208,7 @@ export class BurstScenario {
         productionKubeconfig = path.join(dir, "private-kubeburst.kubeconfig");
         await writeFile(
           productionKubeconfig,
-          await cloud.cluster("private").userKubeconfig("kubeburst"),
+          await cloud.cluster("private").serviceAccountKubeconfig("kubeburst", "kubeburst"),
           { mode: 0o600 },
         );
       }

@@ -335,3 +335,33 @@ test("a failed run is not kept: a plugin fixed later is run again", async () => 
   );
   assert.equal((await credentials.current()).headers.Authorization, "Bearer ok");
 });
+
+test("an in-cluster token file is read again when it changes, keeping the TLS settings", async () => {
+  const file = path.join(dir, "sa-token");
+  writeFileSync(file, "token-1\n");
+  let now = 1_000_000;
+  const creds = new Credentials(kubeconfig({ token: "token-1", tokenFile: file }), {
+    now: () => now,
+    tokenRecheckMs: 10_000,
+  });
+  const first = await creds.current();
+  assert.equal(first.headers.Authorization, "Bearer token-1");
+  // The kubelet swaps the file; until the recheck interval passes, the old token is sent.
+  writeFileSync(file, "token-2-longer\n");
+  now += 1_000;
+  assert.equal((await creds.current()).headers.Authorization, "Bearer token-1");
+  now += 10_000;
+  const second = await creds.current();
+  assert.equal(second.headers.Authorization, "Bearer token-2-longer");
+  assert.equal(second.tls, first.tls, "the same TLS settings: open watches stay open");
+  // A 401 looks at once; an unreadable or empty file keeps the token in use.
+  writeFileSync(file, "token-3-even-longer");
+  creds.refused(second);
+  assert.equal((await creds.current()).headers.Authorization, "Bearer token-3-even-longer");
+  writeFileSync(file, "");
+  now += 60_000;
+  assert.equal((await creds.current()).headers.Authorization, "Bearer token-3-even-longer");
+  rmSync(file);
+  now += 60_000;
+  assert.equal((await creds.current()).headers.Authorization, "Bearer token-3-even-longer");
+});

@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { readBoundedFile } from "../config/read-bounded-file.ts";
 import { KubeApiError } from "./kube-api-error.ts";
 import { hasStaticCredentials, type Kubeconfig } from "./kubeconfig.ts";
 import { runExecPlugin } from "./run-exec-plugin.ts";
@@ -29,6 +31,21 @@ export interface CredentialsOptions {
   execMaxOutputBytes?: number;
   /** Clock for credential expiry, ms since the epoch. Default Date.now. */
   now?: () => number;
+  /**
+   * How often an in-cluster token file is checked for a new token, ms. Default 10 000: the
+   * kubelet replaces a projected token at 80 % of its lifetime, so minutes remain; a 401 checks
+   * at once.
+   */
+  tokenRecheckMs?: number;
+}
+
+/** An in-cluster token file and what was last read from it. */
+interface TokenFile {
+  path: string;
+  /** mtime, size and inode of the file last read: a change means a new token. */
+  stamp: string;
+  /** When the file was last checked, ms since the epoch; 0: check at the next request. */
+  checkedAt: number;
 }
 
 interface Cached {
@@ -54,7 +71,10 @@ export class Credentials {
   readonly #execTimeoutMs: number;
   readonly #execMaxOutputBytes: number;
   readonly #now: () => number;
-  readonly #static: AuthMaterial | undefined;
+  #static: AuthMaterial | undefined;
+  readonly #tokenFile: TokenFile | undefined;
+  readonly #tokenRecheckMs: number;
+  #rereading: Promise<void> | undefined;
   #cached: Cached | undefined;
   /** The TLS settings of the last credential, kept past a 401 or expiry to compare with. */
   #execTls: TlsMaterial | undefined;
@@ -65,7 +85,11 @@ export class Credentials {
     this.#execTimeoutMs = options.execTimeoutMs ?? 60_000;
     this.#execMaxOutputBytes = options.execMaxOutputBytes ?? 1024 * 1024;
     this.#now = options.now ?? Date.now;
+    this.#tokenRecheckMs = options.tokenRecheckMs ?? 10_000;
     const { user } = kc;
+    if (user.tokenFile !== undefined) {
+      this.#tokenFile = { path: user.tokenFile, stamp: "", checkedAt: 0 };
+    }
     if (user.exec === undefined || hasStaticCredentials(user)) {
       const headers = this.#baseHeaders();
       if (user.token !== undefined) headers.Authorization = `Bearer ${user.token}`;
@@ -88,6 +112,13 @@ export class Credentials {
    * and what was wrong when the plugin fails.
    */
   async current(): Promise<AuthMaterial> {
+    const file = this.#tokenFile;
+    if (file !== undefined && this.#now() - file.checkedAt >= this.#tokenRecheckMs) {
+      this.#rereading ??= this.#rereadToken(file).finally(() => {
+        this.#rereading = undefined;
+      });
+      await this.#rereading;
+    }
     if (this.#static !== undefined) return this.#static;
     const cached = this.#cached;
     if (
@@ -108,6 +139,33 @@ export class Credentials {
    */
   refused(material: AuthMaterial): void {
     if (this.#cached?.material === material) this.#cached = undefined;
+    // A rotated token may be on disk already: look before the next request.
+    if (this.#tokenFile !== undefined && this.#static === material) this.#tokenFile.checkedAt = 0;
+  }
+
+  /**
+   * Reads the token file again if it changed since last read. The new token replaces the old
+   * one for the next requests; the TLS settings stay the same object, so open connections and
+   * watches (authenticated when they opened) go on. A file that cannot be read, or is empty,
+   * keeps the token in use: the kubelet writes the new one before the old one expires.
+   */
+  async #rereadToken(file: TokenFile): Promise<void> {
+    file.checkedAt = this.#now();
+    let stamp: string;
+    try {
+      const s = await stat(file.path);
+      stamp = `${s.mtimeMs}:${s.size}:${s.ino}`;
+    } catch {
+      return;
+    }
+    if (stamp === file.stamp) return;
+    const read = await readBoundedFile(file.path, 1024 * 1024);
+    const token = read.ok ? read.bytes.toString("utf8").trim() : "";
+    if (token === "") return;
+    file.stamp = stamp;
+    const old = this.#static;
+    if (old === undefined || old.headers.Authorization === `Bearer ${token}`) return;
+    this.#static = { headers: { ...old.headers, Authorization: `Bearer ${token}` }, tls: old.tls };
   }
 
   async #run(): Promise<AuthMaterial> {

@@ -46,6 +46,11 @@ export interface KubeconfigUser {
   name: string;
   /** A bearer token (`token`, or the content of `tokenFile`, read at load). */
   token: string | undefined;
+  /**
+   * In-cluster only: the file `token` was read from, read again when it changes (a projected
+   * ServiceAccount token is rotated by the kubelet). A kubeconfig's own `tokenFile` is read once.
+   */
+  tokenFile?: string;
   basicAuth: { username: string; password: string } | undefined;
   /** PEM client certificate (chain) and its key: both or neither. */
   clientCertificate: Buffer | undefined;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
@@ -11,6 +11,7 @@ import {
   kubeconfigFromText,
   type LoadKubeconfigOptions,
   type LoadResult,
+  loadInCluster,
   loadKubeconfig,
 } from "./load-kubeconfig.ts";
 
@@ -870,4 +871,43 @@ test("kubeconfigFromText throws with every problem, for text kubeburst wrote its
     message: "kubeconfig refused: clusters[0].cluster.server: required field is missing",
   });
   assert.equal(kubeconfigFromText(stringify(base())).context, "peak");
+});
+
+test("in-cluster: the pod's ServiceAccount token and CA; each missing piece is named", () => {
+  const sa = path.join(files, "serviceaccount");
+  mkdirSync(sa, { recursive: true });
+  writeFileSync(path.join(sa, "ca.crt"), readFileSync(CA_FILES.cert));
+  writeFileSync(path.join(sa, "token"), "pod-token\n");
+  const env = {
+    KUBERNETES_SERVICE_HOST: "198.18.128.1",
+    KUBERNETES_SERVICE_PORT: "443",
+    KUBEBURST_SERVICE_ACCOUNT_DIR: sa,
+  };
+  const loaded = loadInCluster(env);
+  assert.ok(loaded.ok, loaded.ok ? "" : loaded.problems.join("\n"));
+  assert.equal(loaded.kubeConfig.cluster.server, "https://198.18.128.1:443");
+  assert.deepEqual(loaded.kubeConfig.cluster.certificateAuthority, readFileSync(CA_FILES.cert));
+  assert.equal(loaded.kubeConfig.user.token, "pod-token");
+  assert.equal(loaded.kubeConfig.user.tokenFile, path.join(sa, "token"));
+
+  rmSync(path.join(sa, "token"));
+  writeFileSync(path.join(sa, "ca.crt"), "not a certificate");
+  const broken = loadInCluster(env);
+  assert.ok(!broken.ok);
+  assert.equal(broken.problems.length, 2);
+  assert.match(
+    broken.problems[0]!,
+    /^in-cluster CA .* holds no PEM certificate .*automountServiceAccountToken/,
+  );
+  assert.match(
+    broken.problems[1]!,
+    /^in-cluster ServiceAccount token: cannot read .*: no such file/,
+  );
+  assert.deepEqual(loadInCluster({}), {
+    ok: false,
+    problems: [
+      "KUBERNETES_SERVICE_HOST is not set; without a kubeconfig the production cluster is the one kubeburst runs in as a pod (set clusters[].kubeconfig when it runs elsewhere)",
+      "KUBERNETES_SERVICE_PORT is not set; without a kubeconfig the production cluster is the one kubeburst runs in as a pod (set clusters[].kubeconfig when it runs elsewhere)",
+    ],
+  });
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { parseDocument } from "yaml";
 import type { KubeconfigSource } from "../config/cluster-spec.ts";
 import { kindOf } from "../config/config-error.ts";
+import { inClusterSettings } from "../config/in-cluster.ts";
 import { quote, shorten } from "../config/quote.ts";
 import { MIB, readBoundedFileSync } from "../config/read-bounded-file.ts";
 import { readExecPlugin } from "./exec-plugin.ts";
@@ -508,7 +509,7 @@ function tlsMaterial(
 
 /** The kubeconfig's text, read within {@link KUBECONFIG_MAX_BYTES}, or the one problem. */
 function kubeconfigText(
-  source: KubeconfigSource,
+  source: Exclude<KubeconfigSource, { kind: "in-cluster" }>,
 ): { ok: true; text: string } | { ok: false; problem: string } {
   if (source.kind === "inline") {
     if (Buffer.byteLength(source.text, "utf8") > KUBECONFIG_MAX_BYTES) {
@@ -546,6 +547,7 @@ export function loadKubeconfig(
   source: KubeconfigSource,
   options: LoadKubeconfigOptions,
 ): LoadResult {
+  if (source.kind === "in-cluster") return loadInCluster(process.env);
   const hint = options.refusalHint ?? INSECURE_HINT;
   const read = kubeconfigText(source);
   if (!read.ok) return { ok: false, problems: [read.problem] };
@@ -636,6 +638,59 @@ export function loadKubeconfig(
     impersonate: text(user.body.as),
   };
   return { ok: true, kubeConfig: { context: context.name, cluster: kubeCluster, user: kubeUser } };
+}
+
+/**
+ * The production cluster kubeburst runs in as a pod, without a kubeconfig: the API server from
+ * `KUBERNETES_SERVICE_HOST`/`PORT`, the CA and the ServiceAccount token from the mounted files
+ * (see in-cluster.ts). The token is read here once to check it is there, and read again by
+ * Credentials whenever the file changes. Never throws.
+ */
+export function loadInCluster(env: Readonly<Record<string, string | undefined>>): LoadResult {
+  const found = inClusterSettings(env);
+  if (!found.ok) return { ok: false, problems: found.problems };
+  const { server, tokenFile, caFile } = found.settings;
+  const problems: string[] = [];
+  const ca = readReferenced(caFile, "in-cluster CA (ca.crt)", problems);
+  if (ca !== undefined)
+    certificatesIn({ where: `in-cluster CA ${quote(caFile)}`, bytes: ca }, problems);
+  const token = readReferenced(tokenFile, "in-cluster ServiceAccount token", problems)
+    ?.toString("utf8")
+    .trim();
+  if (token === "") problems.push(`in-cluster ServiceAccount token ${quote(tokenFile)} is empty`);
+  if (problems.length > 0 || token === undefined) {
+    return {
+      ok: false,
+      problems: problems.map(
+        (p) =>
+          `${p} (no kubeconfig is set for the production cluster, so kubeburst uses the pod's ServiceAccount; is automountServiceAccountToken off?)`,
+      ),
+    };
+  }
+  return {
+    ok: true,
+    kubeConfig: {
+      context: "in-cluster",
+      cluster: {
+        name: "in-cluster",
+        server,
+        certificateAuthority: ca,
+        tlsServerName: undefined,
+        insecureSkipTlsVerify: false,
+        execConfig: undefined,
+      },
+      user: {
+        name: "in-cluster",
+        token,
+        tokenFile,
+        basicAuth: undefined,
+        clientCertificate: undefined,
+        clientKey: undefined,
+        exec: undefined,
+        impersonate: undefined,
+      },
+    },
+  };
 }
 
 /** The `client.authentication.k8s.io/exec` entry of a cluster's `extensions`, if any. */

@@ -1,8 +1,14 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { KubeApiError } from "../kube/kube-api-error.ts";
 import { KubeClient } from "../kube/kube-client.ts";
 import { kubeconfigFromText } from "../kube/load-kubeconfig.ts";
+import {
+  requestServiceAccountToken,
+  type TokenRequestOptions,
+  tokenKubeconfigYaml,
+} from "../kube/service-account-token.ts";
 import { type IpFamilyOption, serviceRange, serviceRange6 } from "./address-plan.ts";
 import { type ClusterPki, createClusterPki, issueClientCert, kubeconfigYaml } from "./certs.ts";
 import type { K8sBinaries } from "./k8s-binaries.ts";
@@ -18,6 +24,12 @@ export interface ControlPlaneOptions {
   garbageCollector?: boolean;
   /** Families of its Service range (and of its nodes and pods). Default "ipv4". */
   ipFamily?: IpFamilyOption;
+  /**
+   * More kube-controller-manager controllers, e.g. `namespace-controller` (deleting a namespace
+   * deletes its contents) or `serviceaccount-token-controller` (fills long-lived token Secrets;
+   * it is given the ServiceAccount signing key). Implies controllerManager.
+   */
+  extraControllers?: string[];
   /** Extra kube-controller-manager flags, e.g. `--kube-api-qps=200` (benchmarks). */
   controllerManagerArgs?: string[];
   /** How long to wait for the API server to become ready, ms. Default 180 000. */
@@ -102,6 +114,50 @@ export class ControlPlane {
     return kubeconfigYaml(user, this.server, await readFile(this.pki!.caCert, "utf8"), cert, key);
   }
 
+  /**
+   * A kubeconfig of ServiceAccount `namespace/name` with a TokenRequest token (a day unless
+   * `options` say otherwise); the namespace and the ServiceAccount are created when missing. The
+   * identity has no rights until RBAC binds some: this is how kubeburst runs in a real cluster.
+   */
+  async serviceAccountKubeconfig(
+    namespace: string,
+    name: string,
+    options: Partial<TokenRequestOptions> = {},
+  ): Promise<string> {
+    await this.ensureServiceAccount(namespace, name);
+    const { token } = await requestServiceAccountToken(this.client, namespace, name, {
+      expirationSeconds: 86_400,
+      ...options,
+    });
+    return tokenKubeconfigYaml(
+      `${this.name}-${name}`,
+      this.server,
+      await readFile(this.pki!.caCert),
+      token,
+    );
+  }
+
+  /** Creates namespace `namespace` and ServiceAccount `name` in it, as far as missing. */
+  async ensureServiceAccount(namespace: string, name: string): Promise<void> {
+    const create = async (path: string, body: object) => {
+      try {
+        await this.client.request({ method: "POST", path, body });
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.kind === "already-exists")) throw err;
+      }
+    };
+    await create("/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace },
+    });
+    await create(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name, namespace },
+    });
+  }
+
   /** Starts etcd, the API server and (if asked) the controller manager; waits until ready. */
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -124,7 +180,11 @@ export class ControlPlane {
     await this.#startEtcd();
     await this.#startApiserver();
     await this.#startSocketForwarder();
-    if (this.#options.controllerManager || this.#options.garbageCollector) {
+    if (
+      this.#options.controllerManager ||
+      this.#options.garbageCollector ||
+      (this.#options.extraControllers ?? []).length > 0
+    ) {
       await this.#startControllerManager();
     }
   }
@@ -281,6 +341,14 @@ export class ControlPlane {
   async #startControllerManager(): Promise<void> {
     const controllers = ["endpointslice-controller", "endpointslice-mirroring-controller"];
     if (this.#options.garbageCollector) controllers.push("garbage-collector-controller");
+    const extra = this.#options.extraControllers ?? [];
+    controllers.push(...extra);
+    const tokenFlags = extra.includes("serviceaccount-token-controller")
+      ? [
+          `--service-account-private-key-file=${this.pki!.serviceAccountKey}`,
+          `--root-ca-file=${this.pki!.caCert}`,
+        ]
+      : [];
     this.#kcm = this.#procs.start(
       `${this.name}-kube-controller-manager`,
       this.#bins.kubeControllerManager,
@@ -290,6 +358,7 @@ export class ControlPlane {
         "--leader-elect=false",
         "--secure-port=0",
         "--v=1",
+        ...tokenFlags,
         ...(this.#options.controllerManagerArgs ?? []),
       ],
     );

@@ -21,6 +21,8 @@ export type KubeburstLauncher = (
 export interface KubeburstStart {
   launch?: KubeburstLauncher | undefined;
   netns?: string | undefined;
+  /** Added to this process's environment (a pod's, for in-cluster credentials). */
+  env?: Record<string, string>;
 }
 
 const runFromClone: KubeburstLauncher = async (configPath) => ({
@@ -53,17 +55,19 @@ export class KubeburstProcess {
    * it otherwise, e.g. in a container), logging to `<logDir>/<name>.log`. With `netns` it runs
    * inside that network namespace (as on a production node, where it reaches pod addresses:
    * reachability probes need that), and its metrics are read through a Unix socket.
+   * `env` is added to this process's environment (a pod's, for in-cluster credentials).
    */
   static async start(
     configPath: string,
     logDir: string,
     name = "kubeburst",
-    { launch = runFromClone, netns }: KubeburstStart = {},
+    { launch = runFromClone, netns, env: extraEnv = {} }: KubeburstStart = {},
   ): Promise<KubeburstProcess> {
     const procs = new ProcessGroup(logDir);
     const env = {
       ...process.env,
       KUBEBURST_LOG_LEVEL: process.env.KUBEBURST_LOG_LEVEL ?? "debug",
+      ...extraEnv,
     };
     const { command, args } = await launch(configPath, env);
     // `ip netns exec` execs the command: the PID stays kubeburst's own.

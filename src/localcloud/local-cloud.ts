@@ -51,6 +51,8 @@ export interface ClusterSpec {
    * range, of its nodes' and pods' addresses, and of what its kube-proxy programs.
    */
   ipFamily?: IpFamilyOption;
+  /** More kube-controller-manager controllers (see ControlPlaneOptions.extraControllers). */
+  extraControllers?: string[];
 }
 
 export interface LocalNode {
@@ -696,6 +698,7 @@ export class LocalCloud {
       ipFamily: spec.ipFamily ?? "ipv4",
       ...(spec.apiserverArgs ? { apiserverArgs: spec.apiserverArgs } : {}),
       ...(spec.controllerManagerArgs ? { controllerManagerArgs: spec.controllerManagerArgs } : {}),
+      ...(spec.extraControllers ? { extraControllers: spec.extraControllers } : {}),
     };
     const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
     if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);

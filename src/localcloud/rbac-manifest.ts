@@ -10,7 +10,7 @@ interface RbacObject {
 }
 
 /**
- * Creates, or updates in place, the RBAC objects of a manifest (such as `deploy/rbac-production.yaml`) in
+ * Creates, or updates in place, the RBAC objects (and ServiceAccounts) of a manifest (such as `deploy/rbac-production.yaml`) in
  * cluster `clusterName`; with `without`, every rule that names that resource is left out, so that
  * a test can take one right away and give it back. An update is one write, so the subject never
  * goes without its other rights meanwhile. Namespaces the objects live in are created.
@@ -29,7 +29,8 @@ export async function applyRbacManifest(
     }
     const plural = `${obj.kind.toLowerCase()}s`;
     const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : "";
-    const collection = `/apis/rbac.authorization.k8s.io/v1${ns}/${plural}`;
+    const group = obj.kind === "ServiceAccount" ? "/api/v1" : "/apis/rbac.authorization.k8s.io/v1";
+    const collection = `${group}${ns}/${plural}`;
     if (obj.metadata.namespace) await cloud.ensureNamespace(clusterName, obj.metadata.namespace);
     try {
       await client.request({ method: "POST", path: collection, body: obj });

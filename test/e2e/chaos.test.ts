@@ -422,7 +422,12 @@ describe("traffic under chaos", { timeout: 900_000 }, () => {
       body: {
         apiVersion: "authorization.k8s.io/v1",
         kind: "SubjectAccessReview",
-        spec: { user: "kubeburst", resourceAttributes: { verb, resource, group: "" } },
+        // kubeburst's production identity: the ServiceAccount of deploy/rbac-production.yaml.
+        spec: {
+          user: "system:serviceaccount:kubeburst:kubeburst",
+          groups: ["system:serviceaccounts", "system:serviceaccounts:kubeburst"],
+          resourceAttributes: { verb, resource, group: "" },
+        },
       },
     });
     return review.status?.allowed === true;

@@ -77,7 +77,7 @@ describe("fail closed on production's own ranges", { timeout: 600_000 }, () => {
     await productionRbac("nodes");
     await writeFile(
       path.join(dir, "private.kubeconfig"),
-      await cloud.cluster("private").userKubeconfig("kubeburst"),
+      await cloud.cluster("private").serviceAccountKubeconfig("kubeburst", "kubeburst"),
       { mode: 0o600 },
     );
     await writeFile(

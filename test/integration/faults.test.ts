@@ -2,15 +2,16 @@
 // kubeburst's credentials, a production API server that restarts, kubeburst killed mid-write,
 // and a peak with 5,000 endpoints for one Service.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1EndpointSlice } from "@kubernetes/client-node";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { KubeburstProcess } from "../../src/localcloud/kubeburst-process.ts";
 import { LocalCloud } from "../../src/localcloud/local-cloud.ts";
+import { applyRbacManifest } from "../../src/localcloud/rbac-manifest.ts";
 import { cleanUp } from "../support/cleanup.ts";
 import { eventually, holdsFor } from "../support/eventually.ts";
 import {
@@ -49,21 +50,6 @@ describe("failures", { timeout: 1_200_000 }, () => {
     );
 
   /** Applies every object of a manifest in deploy/ (the same files operators apply). */
-  async function applyManifest(cluster: string, file: string): Promise<void> {
-    const docs = parseAllDocuments(await readFile(path.join(repoRoot, "deploy", file), "utf8"));
-    for (const doc of docs) {
-      const obj = doc.toJS() as { kind: string; metadata: { namespace?: string } };
-      if (obj.metadata.namespace) await cloud.ensureNamespace(cluster, obj.metadata.namespace);
-      const plural = `${obj.kind.toLowerCase()}s`;
-      const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : "";
-      await api(cluster).request({
-        method: "POST",
-        path: `/apis/rbac.authorization.k8s.io/v1${ns}/${plural}`,
-        body: obj,
-      });
-    }
-  }
-
   /** Hand-written peak slices of 100 endpoints each. */
   const peakSlices = (cluster: string, service: string, addresses: string[]) =>
     createSlices(api(cluster), "shop", service, addresses);
@@ -93,10 +79,10 @@ describe("failures", { timeout: 1_200_000 }, () => {
       await cloud.ensureNamespace(name, "shop");
     }
     // In "public", kubeburst has its own identity with only the rights deploy/ grants.
-    await applyManifest("public", "rbac-peak.yaml");
+    await applyRbacManifest(cloud, "public", path.join(repoRoot, "deploy", "rbac-peak.yaml"));
     const kubeconfigs = {
       private: cloud.cluster("private").kubeconfig,
-      public: await cloud.cluster("public").userKubeconfig("kubeburst"),
+      public: await cloud.cluster("public").serviceAccountKubeconfig("kubeburst", "kubeburst"),
       "public-2": cloud.cluster("public-2").kubeconfig,
     };
     for (const [name, text] of Object.entries(kubeconfigs)) {
