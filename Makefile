@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.kubeburst-install-stamp
 UNIT_TESTS := "src/**/*.test.ts" "bench/**/*.test.ts"
 CLOUD_TESTS := "test/integration/**/*.test.ts" "test/e2e/**/*.test.ts"
 
-.PHONY: deps system-deps k8s-bin helm-bin image typecheck lint check test test-cloud demo bench clean
+.PHONY: deps system-deps tools k8s-bin helm-bin image typecheck lint check test test-cloud demo bench clean
 
 ## deps: npm packages, including the pinned Node.js 24 that every npm script runs on
 deps: $(NPM_STAMP)
@@ -21,6 +21,11 @@ $(NPM_STAMP): package.json package-lock.json
 ## system-deps: nftables, iproute2, conntrack, openssl, procps (Debian packages; needs root)
 system-deps:
 	@bash scripts/system-deps.sh
+
+## tools: the Kubernetes binaries, Helm and the image, side by side (each cached; the first time,
+## the downloads and single-threaded steps of one overlap the others' compiling)
+tools: deps system-deps
+	@$(MAKE) --no-print-directory -j3 --output-sync=line k8s-bin helm-bin image
 
 ## k8s-bin: kube-apiserver, kube-controller-manager, kube-proxy, etcd built from the Go modules
 k8s-bin:
@@ -45,11 +50,11 @@ check: typecheck lint
 	npx node --test $(UNIT_TESTS)
 
 ## test: everything: check, then integration and end-to-end tests on real local clusters (root)
-test: typecheck lint system-deps k8s-bin helm-bin image
+test: typecheck lint tools
 	npx node --test --test-concurrency=1 --test-timeout=1800000 $(UNIT_TESTS) $(CLOUD_TESTS)
 
 ## test-cloud: only the tests on the local cloud
-test-cloud: deps system-deps k8s-bin helm-bin image
+test-cloud: tools
 	npx node --test --test-concurrency=1 --test-timeout=1800000 $(CLOUD_TESTS)
 
 ## demo: two local clusters, kubeburst between them, traffic visibly crossing (root)

@@ -22,9 +22,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${KUBEBURST_IMAGE_CACHE:-$ROOT/.cache/image}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 if [ -z "${DEBIAN_SOURCES:-}" ]; then
-  DEBIAN_SOURCES=$(find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 -type f \
-    \( -name sources.list -o -name '*.list' -o -name '*.sources' \) -size +0 2>/dev/null | sort | tr '\n' ' ')
+  # (find fails on a path that does not exist, such as a host with only sources.list.d)
+  DEBIAN_SOURCES=$({ find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 -type f \
+    \( -name sources.list -o -name '*.list' -o -name '*.sources' \) -size +0 2>/dev/null || true; } | sort | tr '\n' ' ')
 fi
+[ -n "$DEBIAN_SOURCES" ] || { say "no apt sources found in /etc/apt: set DEBIAN_SOURCES to apt source files"; exit 1; }
 # Bump when the way the base is made changes: its tag, and so the cache, follow.
 BASE_RECIPE=2
 NPM_VERSION=${NPM_VERSION:-11.21.2}
