@@ -253,8 +253,8 @@ function judgeEndpoints(
 /**
  * Judges one source slice's endpoints. The group keeps its family and ports (also when left
  * empty); its endpoints are the admitted ones, with canonical addresses and explicit conditions,
- * one per address (copies merged as {@link mergeEndpoints} does, so `10.0.0.1` and
- * `::ffff:10.0.0.1` become one), sorted by address. `refused` is sorted by address, then reason.
+ * one per address (copies merged as {@link mergeEndpoints} does, so `198.18.0.1` and
+ * `::ffff:198.18.0.1` become one), sorted by address. `refused` is sorted by address, then reason.
  * No cap: see {@link capEndpoints}. O(n log n) in the group's n endpoints (times log r for r
  * ranges). Returns new objects; the input is not changed.
  */

@@ -174,8 +174,9 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
   test("check reaches every cluster, and names the one it cannot use", async () => {
     const ok = await runCli(["check", "--config", path.join(dir, "kubeburst.yaml")]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /^ok +private +production .*v1\.\d+\.\d+$/m);
-    assert.match(ok.stdout, /^ok +public-a +peak/m);
+    assert.match(ok.stdout, /^private +production +reach https:\/\/\S+ +ok +v1\.\d+\.\d+$/m);
+    assert.match(ok.stdout, /^public-a +peak +reach https:\/\/\S+ +ok /m);
+    assert.doesNotMatch(ok.stdout, / FAIL /);
 
     const broken = path.join(dir, "broken.kubeconfig");
     await writeFile(
@@ -196,7 +197,7 @@ describe("forwarding controller on three clusters", { timeout: 1_200_000 }, () =
     );
     const bad = await runCli(["check", "--config", file]);
     assert.equal(bad.code, 1, bad.stdout + bad.stderr);
-    assert.match(bad.stdout, /^FAIL public-a .*client-key: file reference/m);
+    assert.match(bad.stdout, /^public-a +peak +kubeconfig +FAIL +.*client-key: file reference/m);
   });
 
   test("the union appears in production and follows adds, removals and readiness", async () => {
