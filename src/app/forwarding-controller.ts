@@ -63,7 +63,6 @@ export class ForwardingController {
   readonly #probes: ReachabilityProbes;
   /** The burst policy between aggregator and writer (SPEC B5). */
   readonly #burst: BurstStage;
-  #rangesKnown = false;
   /** The status API's documents, from the same state as the gauges. */
   readonly status: StatusView;
 
@@ -190,7 +189,7 @@ export class ForwardingController {
     metrics.track({
       clusters: () => this.#clusterSamples(),
       leader: () => this.#leading(),
-      productionRangesKnown: () => this.#rangesKnown,
+      productionRangesKnown: () => this.#denied.current !== undefined,
     });
     this.status = new StatusView({
       clock,
@@ -199,7 +198,7 @@ export class ForwardingController {
       clusters: () => this.clusters(),
       readiness: () => this.readiness(),
       leader: () => this.#leading(),
-      productionRangesKnown: () => this.#rangesKnown,
+      productionRangesKnown: () => this.#denied.current !== undefined,
       production: () => {
         const prod = this.#registry.production()?.controller;
         return {
@@ -459,7 +458,6 @@ export class ForwardingController {
       discovered,
     );
     if (!this.#denied.update(ranges)) return;
-    this.#rangesKnown = true;
     this.#log.info(
       { denied: ranges.length, discovered: discovered.length },
       "production's own ranges read; peaks are checked against them",

@@ -578,66 +578,24 @@ export class ClusterController {
 
   #sliceHandlers(enqueue: (key: ServiceKey) => void): ReflectorHandlers<V1EndpointSlice> {
     const ours = this.role === "production";
-    const add = (slice: V1EndpointSlice) => {
-      const svc = sliceService(slice);
+    return sliceIndexHandlers(
+      this.#slicesByService,
       // Another installation's slices are not ours to compare against or to delete.
-      if (!svc || (ours && !isWrittenBy(slice.metadata?.labels, this.#opts.installation))) return;
-      let set = this.#slicesByService.get(svc);
-      if (!set) {
-        set = new Set();
-        this.#slicesByService.set(svc, set);
-      }
-      set.add(objectKey(slice));
-      enqueue(svc);
-    };
-    const remove = (slice: V1EndpointSlice) => {
-      const svc = sliceService(slice);
-      if (!svc) return;
-      const key = objectKey(slice);
-      const set = this.#slicesByService.get(svc);
-      if (!set?.delete(key)) return;
-      if (set.size === 0) this.#slicesByService.delete(svc);
-      this.#sources.delete(key);
-      enqueue(svc);
-    };
-    return {
-      onAdd: add,
-      onUpdate: (old, slice) => {
-        if (sliceService(old) !== sliceService(slice)) remove(old);
-        add(slice);
+      (slice) => !ours || isWrittenBy(slice.metadata?.labels, this.#opts.installation),
+      (svc, sliceKey, gone) => {
+        if (gone) this.#sources.delete(sliceKey);
+        enqueue(svc);
       },
-      onDelete: remove,
-    };
+    );
   }
 
   /** Production's own slices: indexed by Service; a change asks for the Service's report. */
   #nativeHandlers(): ReflectorHandlers<V1EndpointSlice> {
-    const add = (slice: V1EndpointSlice) => {
-      const svc = sliceService(slice);
-      if (!svc) return;
-      let set = this.#nativeByService.get(svc);
-      if (!set) {
-        set = new Set();
-        this.#nativeByService.set(svc, set);
-      }
-      set.add(objectKey(slice));
-      this.#enqueue(svc);
-    };
-    const remove = (slice: V1EndpointSlice) => {
-      const svc = sliceService(slice);
-      const set = svc === undefined ? undefined : this.#nativeByService.get(svc);
-      if (!svc || !set?.delete(objectKey(slice))) return;
-      if (set.size === 0) this.#nativeByService.delete(svc);
-      this.#enqueue(svc);
-    };
-    return {
-      onAdd: add,
-      onUpdate: (old, slice) => {
-        if (sliceService(old) !== sliceService(slice)) remove(old);
-        add(slice);
-      },
-      onDelete: remove,
-    };
+    return sliceIndexHandlers(
+      this.#nativeByService,
+      () => true,
+      (svc) => this.#enqueue(svc),
+    );
   }
 
   #watchRanges(
@@ -741,4 +699,44 @@ function sliceService(slice: KubeObject): ServiceKey | undefined {
   const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   const ns = slice.metadata?.namespace;
   return name && ns ? serviceKey(ns, name) : undefined;
+}
+
+/**
+ * Handlers that keep `index` (slice keys by the Service they belong to) for the slices `accept`
+ * takes, and call `changed` for each slice added, updated or removed (`gone`).
+ */
+function sliceIndexHandlers(
+  index: Map<ServiceKey, Set<string>>,
+  accept: (slice: V1EndpointSlice) => boolean,
+  changed: (svc: ServiceKey, sliceKey: string, gone: boolean) => void,
+): ReflectorHandlers<V1EndpointSlice> {
+  const add = (slice: V1EndpointSlice) => {
+    const svc = sliceService(slice);
+    if (!svc || !accept(slice)) return;
+    let set = index.get(svc);
+    if (!set) {
+      set = new Set();
+      index.set(svc, set);
+    }
+    const key = objectKey(slice);
+    set.add(key);
+    changed(svc, key, false);
+  };
+  const remove = (slice: V1EndpointSlice) => {
+    const svc = sliceService(slice);
+    if (!svc) return;
+    const key = objectKey(slice);
+    const set = index.get(svc);
+    if (!set?.delete(key)) return;
+    if (set.size === 0) index.delete(svc);
+    changed(svc, key, true);
+  };
+  return {
+    onAdd: add,
+    onUpdate: (old, slice) => {
+      if (sliceService(old) !== sliceService(slice)) remove(old);
+      add(slice);
+    },
+    onDelete: remove,
+  };
 }

@@ -2,10 +2,9 @@ import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
+import { ProcessGroup, type StartedProcess, startNsForwarder, tailLog } from "./process-group.ts";
 
 const binary = fileURLToPath(new URL("../../bin/kubeburst.js", import.meta.url));
-const forwarder = fileURLToPath(new URL("./ns-forwarder.ts", import.meta.url));
 
 /**
  * How `kubeburst run --config <configPath>` is started: a command and its arguments, given the
@@ -80,26 +79,16 @@ export class KubeburstProcess {
     if (netns !== undefined) {
       const socket = path.join(logDir, `${name}-metrics.sock`);
       const port = kb.address.slice(kb.address.lastIndexOf(":") + 1);
-      const bridge = procs.start(`${name}-metrics-forwarder`, "ip", [
-        "netns",
-        "exec",
-        netns,
-        process.execPath,
-        forwarder,
-        "--to-tcp",
-        socket,
-        port,
-      ]);
-      const deadline = Date.now() + 20_000;
-      while (!(await tailLog(bridge.logFile, 5)).includes("forwarding")) {
-        if (Date.now() > deadline || bridge.child.exitCode !== null) {
-          await procs.stop(bridge);
-          await kb.stop();
-          throw new Error(`metrics forwarder did not start:\n${await tailLog(bridge.logFile)}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
+      try {
+        kb.#bridge = await startNsForwarder(procs, `${name}-metrics-forwarder`, netns, [
+          "--to-tcp",
+          socket,
+          port,
+        ]);
+      } catch (err) {
+        await kb.stop();
+        throw new Error(`metrics forwarder did not start: ${String(err)}`);
       }
-      kb.#bridge = bridge;
       kb.#metricsSocket = socket;
     }
     return kb;

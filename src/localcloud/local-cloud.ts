@@ -30,7 +30,13 @@ import {
 import { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
 import { findK8sBinaries, type K8sBinaries } from "./k8s-binaries.ts";
 import { Fabric } from "./network-namespaces.ts";
-import { ProcessGroup, type StartedProcess, tailLog } from "./process-group.ts";
+import {
+  ProcessGroup,
+  pollUntil,
+  type StartedProcess,
+  startNsForwarder,
+  waitForOutput,
+} from "./process-group.ts";
 import { runConcurrently } from "./run-concurrently.ts";
 
 const run = promisify(execFile);
@@ -239,16 +245,10 @@ export class LocalCloud {
       path.join(nodeDir, "kube-proxy.yaml"),
       kubeProxyConfig(name, path.join(nodeDir, "kubeconfig"), this.podRanges(clusterName)),
     );
-    const forwarder = this.#procs.start(`${clusterName}-${name}-api-forwarder`, "ip", [
-      "netns",
-      "exec",
-      netns,
-      process.execPath,
-      path.join(here, "ns-forwarder.ts"),
+    await startNsForwarder(this.#procs, `${clusterName}-${name}-api-forwarder`, netns, [
       String(nodeApiPort),
       plane.apiSocket,
     ]);
-    await waitForOutput(forwarder, "forwarding", 20_000);
     const proxy = this.#procs.start(`${clusterName}-${name}-kube-proxy`, "ip", [
       "netns",
       "exec",
@@ -281,20 +281,12 @@ export class LocalCloud {
     const netns = dataPathOf(node);
     const plane = this.#state(clusterName).plane;
     if (node.cluster !== clusterName || port !== nodeApiPort) {
-      const forwarder = this.#procs.start(
+      await startNsForwarder(
+        this.#procs,
         `${node.cluster}-${node.name}-api-forwarder-${clusterName}`,
-        "ip",
-        [
-          "netns",
-          "exec",
-          netns,
-          process.execPath,
-          path.join(here, "ns-forwarder.ts"),
-          String(port),
-          plane.apiSocket,
-        ],
+        netns,
+        [String(port), plane.apiSocket],
       );
-      await waitForOutput(forwarder, "forwarding", 20_000);
     }
     return plane.kubeconfig.replace(plane.server, `https://127.0.0.1:${port}`);
   }
@@ -765,36 +757,6 @@ metricsBindAddress: 127.0.0.1:10249
 async function nft(netns: string, args: string[]): Promise<string> {
   const { stdout } = await run("ip", ["netns", "exec", netns, "nft", ...args]);
   return stdout;
-}
-
-async function waitForOutput(proc: StartedProcess, text: string, timeoutMs: number): Promise<void> {
-  await pollUntil(
-    proc.name,
-    proc,
-    async () => (await tailLog(proc.logFile, 50)).includes(text),
-    timeoutMs,
-  );
-}
-
-async function pollUntil(
-  what: string,
-  proc: StartedProcess,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${what} exited:\n${await tailLog(proc.logFile)}`);
-    }
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tailLog(proc.logFile)}`);
 }
 
 /** The namespace of a node that has a data path (requests from it go through kube-proxy). */

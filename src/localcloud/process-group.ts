@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** A process the local cloud started, with where its output goes. */
 export interface StartedProcess {
@@ -91,4 +92,68 @@ export async function tailLog(file: string, lines = 20): Promise<string> {
   } catch {
     return "(no log)";
   }
+}
+
+export async function waitForOutput(
+  proc: StartedProcess,
+  text: string,
+  timeoutMs: number,
+): Promise<void> {
+  await pollUntil(
+    proc.name,
+    proc,
+    async () => (await tailLog(proc.logFile, 50)).includes(text),
+    timeoutMs,
+  );
+}
+
+export async function pollUntil(
+  what: string,
+  proc: StartedProcess,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${what} exited:\n${await tailLog(proc.logFile)}`);
+    }
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tailLog(proc.logFile)}`);
+}
+
+const nsForwarder = fileURLToPath(new URL("./ns-forwarder.ts", import.meta.url));
+
+/**
+ * Runs `ns-forwarder.ts` with `args` inside network namespace `netns` and resolves once it
+ * forwards (it says so on its output); stops it and throws with its log if it exits or stays
+ * silent for 20 s.
+ */
+export async function startNsForwarder(
+  procs: ProcessGroup,
+  name: string,
+  netns: string,
+  args: string[],
+): Promise<StartedProcess> {
+  const proc = procs.start(name, "ip", [
+    "netns",
+    "exec",
+    netns,
+    process.execPath,
+    nsForwarder,
+    ...args,
+  ]);
+  try {
+    await waitForOutput(proc, "forwarding", 20_000);
+  } catch (err) {
+    await procs.stop(proc);
+    throw err;
+  }
+  return proc;
 }
