@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes components the local cloud runs (kube-apiserver,
-# kube-controller-manager, kube-proxy, etcd) from the published Go modules.
+# kube-controller-manager, kube-scheduler, kube-proxy, kubelet, etcd) from the published Go
+# modules, and the pause program of a pod sandbox from k8s.io/kubernetes's own C source.
 #
 #   K8S_VERSION       Kubernetes version to build (default below)
-#   KUBEBURST_K8S_BIN a folder that already holds the four binaries: used as is, nothing is built
+#   KUBEBURST_K8S_BIN a folder that already holds the binaries below: used as is, nothing is built
 #   KUBEBURST_CACHE   cache root (default: <repo>/.cache/k8s)
 #
 # Output: $KUBEBURST_CACHE/<version>/bin, and a stable link $KUBEBURST_CACHE/bin to it.
@@ -13,7 +14,7 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${KUBEBURST_CACHE:-$ROOT/.cache/k8s}
-BINS=(kube-apiserver kube-controller-manager kube-proxy etcd)
+BINS=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet etcd pause)
 
 have_all() { for b in "${BINS[@]}"; do [ -x "$1/$b" ] || return 1; done; }
 link_current() { mkdir -p "$CACHE"; ln -sfn "$1" "$CACHE/bin.tmp" && mv -T "$CACHE/bin.tmp" "$CACHE/bin"; }
@@ -36,6 +37,7 @@ if have_all "$OUT"; then
 fi
 
 command -v go >/dev/null || { echo "k8s-bin: Go 1.24 or newer is needed to build the Kubernetes binaries (or set KUBEBURST_K8S_BIN)" >&2; exit 1; }
+command -v gcc >/dev/null || { echo "k8s-bin: gcc is needed to build the pod sandbox's pause program (apt-get install gcc libc6-dev)" >&2; exit 1; }
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 MOD=$CACHE/$K8S_VERSION/module
@@ -80,9 +82,16 @@ echo "k8s-bin: compiling (the first build takes a long time on two cores)"
 go build -trimpath -ldflags "$ldflags" -o "$OUT.partial/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler \
   k8s.io/kubernetes/cmd/kube-proxy \
+  k8s.io/kubernetes/cmd/kubelet \
   go.etcd.io/etcd/server/v3
 mv "$OUT.partial/server" "$OUT.partial/etcd"  # go names a /vN module's binary after the element before /vN
+# The sandbox's pause program, as k8s.io/kubernetes's build/pause/Makefile builds it (static).
+src=$(go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause
+pause_tag=$(sed -n 's/^TAG ?= *//p' "$src/Makefile")
+gcc -Os -Wall -Werror -static -DVERSION="v$pause_tag" -o "$OUT.partial/pause" "$src/linux/pause.c"
+echo "$pause_tag" > "$OUT.partial/pause.version"
 rm -rf "$OUT" && mv "$OUT.partial" "$OUT"
 link_current "$OUT"
 echo "k8s-bin: built Kubernetes $K8S_VERSION into $OUT"

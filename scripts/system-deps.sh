@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local cloud needs (kube-proxy's nftables mode, network
-# namespaces, conntrack, certificates, sysctl for IPv6 settings inside namespaces) and Prometheus
-# with promtool (the tests prove the alerting rules and the dashboard's queries on it). Does
-# nothing when they are all present.
+# namespaces, conntrack, certificates, sysctl for IPv6 settings inside namespaces), Prometheus
+# with promtool (the tests prove the alerting rules and the dashboard's queries on it), and what a
+# kubelet node runs pods with: containerd, runc, the CNI plugins, nsenter/unshare (util-linux)
+# and podman (it turns the locally built images into archives containerd imports). Does nothing
+# when they are all present; starts no service (containerd is started by the tests, per node).
 set -euo pipefail
-declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl [sysctl]=procps [promtool]=prometheus)
+declare -A need=([nft]=nftables [ip]=iproute2 [conntrack]=conntrack [openssl]=openssl [sysctl]=procps [promtool]=prometheus
+  [containerd]=containerd [runc]=runc [/usr/lib/cni/bridge]=containernetworking-plugins [nsenter]=util-linux [podman]=podman)
 missing=()
 for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

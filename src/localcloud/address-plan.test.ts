@@ -4,15 +4,20 @@ import { test } from "node:test";
 import { cidrContains, parseCidr } from "../config/cidr.ts";
 import { parseIpAddress } from "../domain/ip-address.ts";
 import {
+  apiFabricAddress,
   apiNodeAddress,
   apiNodePodCidr,
   clusterRange,
   clusterRange6,
   familiesOf,
+  kubeletPodSubnet,
   largeServiceRanges,
   maxApiNodes,
   maxClusters,
+  maxKubeletNodes,
+  nodeAddress,
   nodeAddress6,
+  podAddress,
   podAddress6,
   serviceRange,
   serviceRange6,
@@ -112,4 +117,23 @@ test("family options name their families, primary first", () => {
   assert.deepEqual(familiesOf("ipv4"), ["IPv4"]);
   assert.deepEqual(familiesOf("ipv6"), ["IPv6"]);
   assert.deepEqual(familiesOf("dual"), ["IPv4", "IPv6"]);
+});
+
+test("kubelet pod subnets and the API address lie in their cluster's range, apart from every node and pod", () => {
+  for (const c of [0, 1, maxClusters - 1]) {
+    const subnets = Array.from({ length: maxKubeletNodes }, (_, m) => kubeletPodSubnet(c, m));
+    assert.equal(new Set(subnets).size, maxKubeletNodes);
+    const planned = [
+      ...Array.from({ length: 201 }, (_, j) => nodeAddress(c, j)),
+      ...Array.from({ length: 3000 }, (_, k) => podAddress(c, k)),
+    ];
+    for (const subnet of subnets) {
+      assert.ok(contains(clusterRange(c), subnet.replace(/\/27$/, "")), subnet);
+      assert.equal(planned.filter((a) => contains(subnet, a)).length, 0, subnet);
+      assert.ok(!contains(subnet, apiFabricAddress(c)));
+    }
+    assert.ok(contains(clusterRange(c), apiFabricAddress(c)));
+    assert.ok(!planned.includes(apiFabricAddress(c)));
+  }
+  assert.throws(() => kubeletPodSubnet(0, maxKubeletNodes), /out of 0\.\.14/);
 });

@@ -7,7 +7,10 @@ import { parseIpAddress } from "../domain/ip-address.ts";
  * only inside namespaces the local cloud creates.
  *
  *   cluster i (0..15): nodes 198.18.(16i).(10+j), pods 198.18.(16i+1+⌊k/200⌋).(10+k mod 200),
- *                      pod and node range 198.18.(16i).0/20, Service range 198.19.i.0/24.
+ *                      pod and node range 198.18.(16i).0/20, Service range 198.19.i.0/24;
+ *                      its API server, where pods reach it, 198.18.(16i).5; the pods a kubelet
+ *                      runs on its node m (0..14) in 198.18.(16i+1+m).224/27, host parts that
+ *                      no pod above uses (they end at .209).
  * Every namespace sits on one bridge with a /16, so all pods of all clusters reach each other:
  * the flat, routable network kubeburst assumes between clusters.
  *
@@ -18,7 +21,8 @@ import { parseIpAddress } from "../domain/ip-address.ts";
  *   two large extra Service ranges, 198.19.128.0/18 and 198.19.192.0/18, each of which one
  *                      cluster may add as a ServiceCIDR when it needs more than the 254
  *                      ClusterIPs of its /24.
- * Neither is ever on the fabric: only the API servers and kubeburst see them.
+ * Neither is ever on the fabric: only the API servers and kubeburst see them (a cluster with
+ * API-only nodes runs no kubelet: their /30s may overlap kubelet pod subnets and the API address).
  *
  * IPv6 (clusters that run IPv6-only or dual-stack), the same shape in 2001:2::/48, whose fourth
  * group g numbers /64 subnets: cluster i owns g = 16i..16i+15 (its /60), nodes in g = 16i,
@@ -40,6 +44,22 @@ export function serviceRange(cluster: number): string {
 export function nodeAddress(cluster: number, node: number): string {
   if (node < 0 || node > 200) throw new RangeError(`node index ${node} out of 0..200`);
   return `198.18.${16 * cluster}.${10 + node}`;
+}
+
+/** Where cluster `cluster`'s API server is exposed on the fabric (for pods and peaks' pods). */
+export function apiFabricAddress(cluster: number): string {
+  return `198.18.${16 * cluster}.5`;
+}
+
+/** The most kubelet nodes one cluster can have (see {@link kubeletPodSubnet}). */
+export const maxKubeletNodes = 15;
+
+/** The subnet of the pods that kubelet node `m` of cluster `cluster` runs (its CNI bridge). */
+export function kubeletPodSubnet(cluster: number, m: number): string {
+  if (!Number.isInteger(m) || m < 0 || m >= maxKubeletNodes) {
+    throw new RangeError(`kubelet node index ${m} out of 0..${maxKubeletNodes - 1}`);
+  }
+  return `198.18.${16 * cluster + 1 + m}.224/27`;
 }
 
 export function podAddress(cluster: number, pod: number): string {

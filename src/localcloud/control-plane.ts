@@ -39,7 +39,30 @@ export interface ControlPlaneOptions {
    * watches of that resource are served by etcd (and see its compaction) for reflector tests.
    */
   apiserverArgs?: string[];
+  /** Where the local cloud may expose the API server on the fabric: in its certificate. */
+  fabricAddress?: string;
+  /**
+   * The cluster runs real pods (kubelet nodes): its API server advertises `fabricAddress` and
+   * keeps `default/kubernetes` pointing there, authorizes kubelets with the Node authorizer and
+   * NodeRestriction, and admits ServiceAccounts (projected tokens); kube-controller-manager adds
+   * the controllers a Deployment's pods need, and kube-scheduler runs.
+   */
+  pods?: boolean;
 }
+
+/**
+ * The controllers a Deployment needs to become pods with tokens, and to be deleted again, and
+ * the node lifecycle controller: it lifts the not-ready taint a kubelet registers its Node with.
+ */
+const podControllers = [
+  "deployment-controller",
+  "replicaset-controller",
+  "garbage-collector-controller",
+  "serviceaccount-controller",
+  "root-ca-certificate-publisher-controller",
+  "disruption-controller",
+  "node-lifecycle-controller",
+];
 
 /**
  * One cluster's control plane: etcd (data on tmpfs), kube-apiserver with its own PKI, and
@@ -66,6 +89,7 @@ export class ControlPlane {
   #apiserver: StartedProcess | undefined;
   #etcd: StartedProcess | undefined;
   #kcm: StartedProcess | undefined;
+  #scheduler: StartedProcess | undefined;
   /** The API server was stopped with SIGSTOP and not continued yet. */
   #paused = false;
   #socketServer: net.Server | undefined;
@@ -164,7 +188,16 @@ export class ControlPlane {
     await mkdir(this.#dataDir, { recursive: true });
     const [etcdClient, etcdPeer, apiserver] = await freePorts(3);
     this.#ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver! };
-    this.pki = await createClusterPki(this.dir, this.name, ["127.0.0.1"], ["localhost"]);
+    // Pods reach the API server at the first address of the Service range (the `kubernetes`
+    // Service) and kube-proxy sends them to the advertised address: both are in its certificate.
+    const fabric = this.#options.fabricAddress;
+    const podAddresses = fabric ? [kubernetesServiceIp(this.serviceCIDR), fabric] : [];
+    this.pki = await createClusterPki(
+      this.dir,
+      this.name,
+      ["127.0.0.1", ...podAddresses],
+      ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
+    );
     this.server = `https://127.0.0.1:${apiserver}`;
     this.kubeconfig = kubeconfigYaml(
       this.name,
@@ -183,10 +216,24 @@ export class ControlPlane {
     if (
       this.#options.controllerManager ||
       this.#options.garbageCollector ||
+      this.#options.pods ||
       (this.#options.extraControllers ?? []).length > 0
     ) {
       await this.#startControllerManager();
     }
+    if (this.#options.pods) await this.#startScheduler();
+  }
+
+  #fabricAddress(): string {
+    if (!this.#options.fabricAddress)
+      throw new Error(`cluster ${this.name} has pods but no fabric address`);
+    return this.#options.fabricAddress;
+  }
+
+  /** The API server's port (on 127.0.0.1; the advertised address has the same port). */
+  get securePort(): number {
+    if (!this.#ports) throw new Error(`cluster ${this.name} is not started`);
+    return this.#ports.apiserver;
   }
 
   /** etcd's client URL, `http://127.0.0.1:<port>` (its v3 JSON gateway is under `/v3/`). */
@@ -276,7 +323,9 @@ export class ControlPlane {
       this.#socketServer.close(() => resolve());
       for (const tunnel of this.#tunnels) tunnel.destroy();
     });
-    for (const p of [this.#kcm, this.#apiserver, this.#etcd]) if (p) await this.#procs.stop(p);
+    for (const p of [this.#scheduler, this.#kcm, this.#apiserver, this.#etcd]) {
+      if (p) await this.#procs.stop(p);
+    }
     await rm(this.#dataDir, { recursive: true, force: true });
   }
 
@@ -312,7 +361,6 @@ export class ControlPlane {
     this.#apiserver = this.#procs.start(`${this.name}-kube-apiserver`, this.#bins.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
       "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
       `--secure-port=${apiserver}`,
       `--tls-cert-file=${pki.servingCert}`,
       `--tls-private-key-file=${pki.servingKey}`,
@@ -321,10 +369,20 @@ export class ControlPlane {
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       `--service-account-issuer=https://kubernetes.default.svc.${this.name}`,
       `--service-cluster-ip-range=${this.serviceCIDRs.join(",")}`,
-      "--authorization-mode=RBAC",
-      "--endpoint-reconciler-type=none",
-      // No kubelet or token controller runs here, so Pods get no service-account token.
-      "--disable-admission-plugins=ServiceAccount",
+      ...(this.#options.pods
+        ? [
+            `--advertise-address=${this.#fabricAddress()}`,
+            "--endpoint-reconciler-type=lease",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+          ]
+        : [
+            "--advertise-address=127.0.0.1",
+            "--endpoint-reconciler-type=none",
+            "--authorization-mode=RBAC",
+            // No kubelet runs here, so Pods get no service-account token.
+            "--disable-admission-plugins=ServiceAccount",
+          ]),
       "--enable-priority-and-fairness=false",
       "--profiling=false",
       "--v=1",
@@ -343,22 +401,28 @@ export class ControlPlane {
     if (this.#options.garbageCollector) controllers.push("garbage-collector-controller");
     const extra = this.#options.extraControllers ?? [];
     controllers.push(...extra);
-    const tokenFlags = extra.includes("serviceaccount-token-controller")
-      ? [
-          `--service-account-private-key-file=${this.pki!.serviceAccountKey}`,
-          `--root-ca-file=${this.pki!.caCert}`,
-        ]
-      : [];
+    if (this.#options.pods) controllers.push(...podControllers);
+    const tokenFlags = [
+      ...(extra.includes("serviceaccount-token-controller")
+        ? [`--service-account-private-key-file=${this.pki!.serviceAccountKey}`]
+        : []),
+      ...(controllers.some((c) => c.startsWith("serviceaccount") || c.startsWith("root-ca"))
+        ? [`--root-ca-file=${this.pki!.caCert}`]
+        : []),
+    ];
     this.#kcm = this.#procs.start(
       `${this.name}-kube-controller-manager`,
       this.#bins.kubeControllerManager,
       [
         `--kubeconfig=${this.kubeconfigPath}`,
-        `--controllers=${controllers.join(",")}`,
+        `--controllers=${[...new Set(controllers)].join(",")}`,
         "--leader-elect=false",
         "--secure-port=0",
         "--v=1",
         ...tokenFlags,
+        // The local cloud's nodes without a kubelet never send a heartbeat: within a test they
+        // must not turn Unknown, which would mark their pods not ready.
+        ...(this.#options.pods ? ["--node-monitor-grace-period=24h"] : []),
         ...(this.#options.controllerManagerArgs ?? []),
       ],
     );
@@ -367,6 +431,21 @@ export class ControlPlane {
     if (this.#kcm.child.exitCode !== null) {
       throw new Error(
         `kube-controller-manager of ${this.name} exited: ${await tailLog(this.#kcm.logFile)}`,
+      );
+    }
+  }
+
+  async #startScheduler(): Promise<void> {
+    this.#scheduler = this.#procs.start(`${this.name}-kube-scheduler`, this.#bins.kubeScheduler, [
+      `--kubeconfig=${this.kubeconfigPath}`,
+      "--leader-elect=false",
+      "--secure-port=0",
+      "--v=1",
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    if (this.#scheduler.child.exitCode !== null) {
+      throw new Error(
+        `kube-scheduler of ${this.name} exited: ${await tailLog(this.#scheduler.logFile)}`,
       );
     }
   }
@@ -460,4 +539,13 @@ async function waitFor(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tailLog(proc.logFile)}`);
+}
+
+/** The `kubernetes` Service's ClusterIP: the first address of the Service range. */
+export function kubernetesServiceIp(serviceCIDR: string): string {
+  const [base] = serviceCIDR.split("/");
+  const octets = base!.split(".").map(Number);
+  if (octets.length !== 4) throw new Error(`pods need an IPv4 Service range, not ${serviceCIDR}`);
+  octets[3]! += 1;
+  return octets.join(".");
 }

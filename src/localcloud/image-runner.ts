@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseYaml, stringify } from "yaml";
+import { removeCgroupTree } from "./cgroup-tree.ts";
 import type { KubeburstLauncher } from "./kubeburst-process.ts";
 
 const run = promisify(execFile);
@@ -15,9 +15,6 @@ const imageScript = fileURLToPath(new URL("../../scripts/image.sh", import.meta.
 const IMAGE_UID = 65532;
 /** Where the config and kubeconfigs are mounted, read-only, inside the container. */
 const MOUNT = "/etc/kubeburst";
-const CGROUP_ROOT = "/sys/fs/cgroup";
-/** How long a cgroup of ours may stay busy after its processes were stopped. */
-const CGROUP_EMPTY_TIMEOUT_MS = 30_000;
 
 /**
  * Runs the kubeburst image built by `make image` (scripts/image.sh) with podman, as a cluster
@@ -146,37 +143,4 @@ async function processLimits(): Promise<{ nofile: number; nproc: number }> {
     return value === undefined || value === "unlimited" ? Number.POSITIVE_INFINITY : Number(value);
   };
   return { nofile: hard("Max open files"), nproc: hard("Max processes") };
-}
-
-/** Removes `/<name>` and what podman made under it (conmon's cgroup) in every hierarchy. */
-async function removeCgroupTree(name: string): Promise<void> {
-  const hierarchies = await readdir(CGROUP_ROOT).catch(() => [] as string[]);
-  for (const hierarchy of hierarchies) {
-    await removeDirsDepthFirst(path.join(CGROUP_ROOT, hierarchy, name));
-  }
-}
-
-async function removeDirsDepthFirst(dir: string): Promise<void> {
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return; // not there
-  }
-  for (const entry of entries) {
-    if (entry.isDirectory()) await removeDirsDepthFirst(path.join(dir, entry.name));
-  }
-  // conmon may still be leaving its cgroup when podman has returned: EBUSY until it is gone.
-  const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return;
-      if (code !== "EBUSY" || Date.now() > deadline) throw err;
-    }
-    await sleep(100);
-  }
 }

@@ -7,7 +7,11 @@ export interface K8sBinaries {
   etcd: string;
   kubeApiserver: string;
   kubeControllerManager: string;
+  kubeScheduler: string;
   kubeProxy: string;
+  kubelet: string;
+  /** The pod sandbox's pause program (with `pause.version` beside it). */
+  pause: string;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -22,14 +26,17 @@ export async function findK8sBinaries(env: NodeJS.ProcessEnv = process.env): Pro
     etcd: path.join(dir, "etcd"),
     kubeApiserver: path.join(dir, "kube-apiserver"),
     kubeControllerManager: path.join(dir, "kube-controller-manager"),
+    kubeScheduler: path.join(dir, "kube-scheduler"),
     kubeProxy: path.join(dir, "kube-proxy"),
+    kubelet: path.join(dir, "kubelet"),
+    pause: path.join(dir, "pause"),
   };
   for (const file of Object.values(bins)) {
     try {
       await access(file, constants.X_OK);
     } catch {
       throw new Error(
-        `Kubernetes binary ${file} is missing: run 'make k8s-bin' (or set KUBEBURST_K8S_BIN to a folder holding etcd, kube-apiserver, kube-controller-manager and kube-proxy)`,
+        `Kubernetes binary ${file} is missing: run 'make k8s-bin' (or set KUBEBURST_K8S_BIN to a folder holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, kubelet and pause)`,
       );
     }
   }

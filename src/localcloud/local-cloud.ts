@@ -11,6 +11,7 @@ import { KubeApiError } from "../kube/kube-api-error.ts";
 import type { KubeClient } from "../kube/kube-client.ts";
 import {
   allServiceRanges,
+  apiFabricAddress,
   apiNodeAddress,
   apiNodePodCidr,
   clusterRange,
@@ -19,6 +20,7 @@ import {
   fabricPrefixLength6,
   familiesOf,
   type IpFamilyOption,
+  kubeletPodSubnet,
   largeServiceRanges,
   maxApiNodes,
   maxClusters,
@@ -29,7 +31,9 @@ import {
 } from "./address-plan.ts";
 import { ControlPlane, type ControlPlaneOptions } from "./control-plane.ts";
 import { findK8sBinaries, type K8sBinaries } from "./k8s-binaries.ts";
+import { KubeletNode } from "./kubelet-node.ts";
 import { Fabric } from "./network-namespaces.ts";
+import { type NodeImage, pauseImage, saveImage } from "./node-images.ts";
 import {
   ProcessGroup,
   pollUntil,
@@ -59,6 +63,12 @@ export interface ClusterSpec {
   ipFamily?: IpFamilyOption;
   /** More kube-controller-manager controllers (see ControlPlaneOptions.extraControllers). */
   extraControllers?: string[];
+  /**
+   * Real pods ({@link LocalCloud.addKubeletNode}): kube-scheduler, the controllers of
+   * Deployments and ServiceAccounts, projected tokens, and the API server on the fabric where
+   * pods reach it through the `kubernetes` Service. IPv4 and dual-stack clusters only.
+   */
+  pods?: boolean;
 }
 
 export interface LocalNode {
@@ -112,6 +122,10 @@ export interface LocalPod {
 interface ClusterState {
   plane: ControlPlane;
   nodes: LocalNode[];
+  /** The kubelets of the nodes {@link LocalCloud.addKubeletNode} added. */
+  kubelets: KubeletNode[];
+  /** The kubeconfig of its API server on the fabric, once {@link LocalCloud.exposeApi} ran. */
+  fabricKubeconfig?: string;
   /** Nodes added by {@link LocalCloud.addApiNodes}, numbered apart from `nodes`. */
   apiNodes: LocalNode[];
   pods: LocalPod[];
@@ -119,6 +133,9 @@ interface ClusterState {
   /** Service ranges beyond the cluster's /24 (ServiceCIDR objects this cloud added). */
   extraServiceRanges: string[];
 }
+
+/** Taint of the nodes without a kubelet in a cluster that also has kubelet nodes. */
+export const noKubeletTaint = "localcloud.kubeburst.io/no-kubelet";
 
 /** Label on the Node objects {@link LocalCloud.addApiNodes} creates, so they go in one call. */
 const apiNodeLabel = "localcloud.kubeburst.io/api-node";
@@ -140,6 +157,7 @@ export class LocalCloud {
   readonly #log: (line: string) => void;
   #streams = 0;
   #fabric: Fabric | undefined;
+  #pause: Promise<NodeImage> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(bins: K8sBinaries, dir: string, log: (line: string) => void) {
@@ -208,6 +226,102 @@ export class LocalCloud {
    * kube-proxy in nftables mode inside it. Resolves when kube-proxy has programmed its table.
    */
   async addNode(clusterName: string, name: string, options: NodeOptions = {}): Promise<LocalNode> {
+    const node = await this.#newNode(clusterName, name, options.dataPath ?? true);
+    // Where real pods run, the scheduler must not pick a node whose "pods" are test servers.
+    const spec = this.#state(clusterName).fabricKubeconfig
+      ? { taints: [{ key: noKubeletTaint, value: "true", effect: "NoSchedule" }] }
+      : undefined;
+    await createReadyNode(
+      this.#state(clusterName).plane.client,
+      { metadata: { name }, ...(spec ? { spec } : {}) },
+      node.addresses,
+      "kubeburst local cloud node",
+    );
+    if (node.netns === undefined) return node;
+    await this.#startKubeProxy(node);
+    this.#log(`node ${clusterName}/${name} up at ${node.address}`);
+    return node;
+  }
+
+  /**
+   * Adds a node that runs real pods: a network namespace on the fabric with kube-proxy, a
+   * kubelet with its own client certificate (`system:node:<name>`) that registers the Node, and
+   * containerd with runc and a CNI bridge for its pods (see {@link KubeletNode}). `images` are
+   * podman images (built by `make image`, say) imported into its containerd, as nothing can be
+   * pulled. Resolves when the Node is Ready and kube-proxy has programmed its table. The
+   * cluster must have been started with `pods: true`.
+   */
+  async addKubeletNode(
+    clusterName: string,
+    name: string,
+    options: { images?: string[] } = {},
+  ): Promise<LocalNode & { kubelet: KubeletNode }> {
+    const state = this.#state(clusterName);
+    if (state.fabricKubeconfig === undefined) {
+      throw new Error(`cluster ${clusterName} was not started with pods: true`);
+    }
+    const podSubnet = kubeletPodSubnet(state.plane.index, state.kubelets.length);
+    const node = await this.#newNode(clusterName, name, true);
+    const dir = path.join(this.dir, clusterName, `node-${name}`);
+    await this.#startNodeApiForwarder(node, dir);
+    const plane = state.plane;
+    this.#pause ??= pauseImage(this.#bins.pause, this.dir);
+    const pause = await this.#pause;
+    const kubelet = await KubeletNode.start({
+      name,
+      netns: node.netns!,
+      address: node.address,
+      podSubnet,
+      dir: path.join(dir, "kubelet-node"),
+      kubeconfig: (await plane.userKubeconfig(`system:node:${name}`, ["system:nodes"])).replace(
+        plane.server,
+        `https://127.0.0.1:${nodeApiPort}`,
+      ),
+      cgroupName: `kubeburst-${this.runId}-${clusterName}-${name}`,
+      kubeletBinary: this.#bins.kubelet,
+      pause,
+      client: plane.client,
+      procs: this.#procs,
+    });
+    state.kubelets.push(kubelet);
+    for (const image of options.images ?? []) {
+      await kubelet.importImage(await saveImage(image, path.join(dir, "kubelet-node")));
+    }
+    await this.#startKubeProxy(node);
+    this.#log(`kubelet node ${clusterName}/${name} up at ${node.address}, pods in ${podSubnet}`);
+    return { ...node, kubelet };
+  }
+
+  /**
+   * Exposes cluster `clusterName`'s API server on the fabric, at its planned address and its own
+   * port, as a cluster's control plane is reachable from pods (its own and other clusters'), and
+   * returns an admin kubeconfig that points there. The API server's certificate names that
+   * address. Clusters started with `pods: true` are exposed from the start.
+   */
+  async exposeApi(clusterName: string): Promise<string> {
+    const state = this.#state(clusterName);
+    if (state.fabricKubeconfig !== undefined) return state.fabricKubeconfig;
+    const { plane } = state;
+    if (plane.ipFamily === "ipv6") throw new Error(`cluster ${clusterName} is IPv6-only`);
+    const address = apiFabricAddress(plane.index);
+    const netns = await (await this.#ensureFabric()).attach(
+      `${clusterName}-api`,
+      onFabric(address),
+    );
+    await startNsForwarder(this.#procs, `${clusterName}-api-on-fabric`, netns, [
+      String(plane.securePort),
+      plane.apiSocket,
+      address,
+    ]);
+    state.fabricKubeconfig = plane.kubeconfig.replace(
+      plane.server,
+      `https://${address}:${plane.securePort}`,
+    );
+    return state.fabricKubeconfig;
+  }
+
+  /** A node's namespace on the fabric (unless `dataPath` is false) and its record. */
+  async #newNode(clusterName: string, name: string, dataPath: boolean): Promise<LocalNode> {
     const state = this.#state(clusterName);
     const plane = state.plane;
     const families = this.#families(clusterName);
@@ -216,8 +330,6 @@ export class LocalCloud {
         ? nodeAddress(plane.index, state.nodes.length)
         : nodeAddress6(plane.index, state.nodes.length),
     );
-    const address = addresses[0]!;
-    const dataPath = options.dataPath ?? true;
     const netns = dataPath
       ? await (await this.#ensureFabric()).attach(
           `${clusterName}-${name}`,
@@ -226,29 +338,42 @@ export class LocalCloud {
           families.includes("IPv4") ? [allServiceRanges] : [],
         )
       : undefined;
-    const node: LocalNode = { cluster: clusterName, name, netns, address, addresses };
-    state.nodes.push(node);
-
-    await createReadyNode(
-      plane.client,
-      { metadata: { name } },
+    const node: LocalNode = {
+      cluster: clusterName,
+      name,
+      netns,
+      address: addresses[0]!,
       addresses,
-      "kubeburst local cloud node",
-    );
-    if (netns === undefined) return node;
+    };
+    state.nodes.push(node);
+    return node;
+  }
 
+  /** The node's own API server at 127.0.0.1:6443 inside its namespace (kube-proxy, kubelet). */
+  async #startNodeApiForwarder(node: LocalNode, dir: string): Promise<void> {
+    const plane = this.#state(node.cluster).plane;
+    await mkdir(dir, { recursive: true });
+    await startNsForwarder(this.#procs, `${node.cluster}-${node.name}-api-forwarder`, node.netns!, [
+      String(nodeApiPort),
+      plane.apiSocket,
+    ]);
+  }
+
+  /** kube-proxy in nftables mode in the node's namespace; resolves when its table is there. */
+  async #startKubeProxy(node: LocalNode): Promise<void> {
+    const { cluster: clusterName, name } = node;
+    const netns = dataPathOf(node);
+    const plane = this.#state(clusterName).plane;
     const nodeDir = path.join(this.dir, clusterName, `node-${name}`);
-    await mkdir(nodeDir, { recursive: true });
+    if (this.#state(clusterName).kubelets.every((k) => k.name !== name)) {
+      await this.#startNodeApiForwarder(node, nodeDir);
+    }
     const kubeconfig = plane.kubeconfig.replace(plane.server, `https://127.0.0.1:${nodeApiPort}`);
     await writeFile(path.join(nodeDir, "kubeconfig"), kubeconfig, { mode: 0o600 });
     await writeFile(
       path.join(nodeDir, "kube-proxy.yaml"),
       kubeProxyConfig(name, path.join(nodeDir, "kubeconfig"), this.podRanges(clusterName)),
     );
-    await startNsForwarder(this.#procs, `${clusterName}-${name}-api-forwarder`, netns, [
-      String(nodeApiPort),
-      plane.apiSocket,
-    ]);
     const proxy = this.#procs.start(`${clusterName}-${name}-kube-proxy`, "ip", [
       "netns",
       "exec",
@@ -258,7 +383,9 @@ export class LocalCloud {
       "--v=1",
     ]);
     // One table per family it programs: "ip kube-proxy", "ip6 kube-proxy".
-    const tables = families.map((f) => (f === "IPv4" ? "ip kube-proxy" : "ip6 kube-proxy"));
+    const tables = this.#families(clusterName).map((f) =>
+      f === "IPv4" ? "ip kube-proxy" : "ip6 kube-proxy",
+    );
     await pollUntil(
       `kube-proxy on ${clusterName}/${name}`,
       proxy,
@@ -268,8 +395,6 @@ export class LocalCloud {
       },
       120_000,
     );
-    this.#log(`node ${clusterName}/${name} up at ${address}`);
-    return node;
   }
 
   /**
@@ -664,6 +789,10 @@ export class LocalCloud {
         errors.push(err);
       }
     };
+    // Kubelets first: they stop their pods' containers while the API servers still answer.
+    for (const state of this.#clusters.values()) {
+      for (const kubelet of state.kubelets) await attempt(() => kubelet.stop());
+    }
     for (const state of this.#clusters.values()) await attempt(() => state.plane.stop());
     await attempt(() => this.#procs.stopAll());
     if (this.#fabric) await attempt(() => this.#fabric!.destroy());
@@ -688,15 +817,21 @@ export class LocalCloud {
       controllerManager: spec.controllerManager ?? false,
       garbageCollector: spec.garbageCollector ?? false,
       ipFamily: spec.ipFamily ?? "ipv4",
+      ...(spec.ipFamily === "ipv6" ? {} : { fabricAddress: apiFabricAddress(spec.index) }),
+      ...(spec.pods ? { pods: true } : {}),
       ...(spec.apiserverArgs ? { apiserverArgs: spec.apiserverArgs } : {}),
       ...(spec.controllerManagerArgs ? { controllerManagerArgs: spec.controllerManagerArgs } : {}),
       ...(spec.extraControllers ? { extraControllers: spec.extraControllers } : {}),
     };
     const plane = new ControlPlane(options, this.#bins, this.#procs, this.dir, this.#dataRoot);
     if (this.#clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
+    if (spec.pods && spec.ipFamily === "ipv6") {
+      throw new Error(`cluster ${spec.name}: pods need an IPv4 or dual-stack cluster`);
+    }
     this.#clusters.set(spec.name, {
       plane,
       nodes: [],
+      kubelets: [],
       apiNodes: [],
       pods: [],
       podCount: 0,
@@ -705,6 +840,7 @@ export class LocalCloud {
     this.#log(`starting cluster ${spec.name}`);
     const started = Date.now();
     await plane.start();
+    if (spec.pods) await this.exposeApi(spec.name);
     this.#log(`cluster ${spec.name} ready at ${plane.server} (${Date.now() - started} ms)`);
   }
 

@@ -2,10 +2,11 @@
 // namespace's loopback to a Unix socket; Unix sockets are not namespaced, so the host and the
 // namespace talk without any address outside the test's namespaces.
 //
-//   node ns-forwarder.ts <listen-port> <unix-socket-path>
-//     accepts TCP on the namespace's 127.0.0.1:<listen-port> and pipes each connection to the
-//     Unix socket (served from the host namespace towards an API server): how kube-proxy, or a
-//     kubeburst running in the namespace, reaches its API servers.
+//   node ns-forwarder.ts <listen-port> <unix-socket-path> [<listen-address>]
+//     accepts TCP on the namespace's 127.0.0.1:<listen-port> (or <listen-address>) and pipes each
+//     connection to the Unix socket (served from the host namespace towards an API server): how
+//     kube-proxy, or a kubeburst running in the namespace, reaches its API servers, and how pods
+//     reach one exposed on the fabric.
 //   node ns-forwarder.ts --to-tcp <unix-socket-path> <port>
 //     listens on the Unix socket and pipes each connection to the namespace's 127.0.0.1:<port>:
 //     how a test on the host reads the metrics of a kubeburst running in the namespace.
@@ -13,7 +14,7 @@ import net from "node:net";
 
 const args = process.argv.slice(2);
 const toTcp = args[0] === "--to-tcp";
-const [a, b] = toTcp ? args.slice(1) : args;
+const [a, b, listenAddress = "127.0.0.1"] = toTcp ? args.slice(1) : args;
 const port = Number(toTcp ? b : a);
 const socketPath = toTcp ? a : b;
 if (!Number.isInteger(port) || !socketPath) {
@@ -36,6 +37,8 @@ const server = net.createServer((client) => {
 if (toTcp) {
   server.listen(socketPath, () => process.stdout.write(`forwarding ${socketPath}\n`));
 } else {
-  server.listen(port, "127.0.0.1", () => process.stdout.write(`forwarding 127.0.0.1:${port}\n`));
+  server.listen(port, listenAddress, () =>
+    process.stdout.write(`forwarding ${listenAddress}:${port}\n`),
+  );
 }
 process.on("SIGTERM", () => process.exit(0));
