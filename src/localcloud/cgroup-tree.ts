@@ -49,9 +49,7 @@ export class CgroupTree {
     for (const h of this.#hierarchies) {
       const dirs = await subtree(path.join(h, this.name));
       const chosen =
-        named === undefined
-          ? dirs
-          : dirs.filter((d) => d.split(path.sep).includes(named));
+        named === undefined ? dirs : dirs.filter((d) => d.split(path.sep).includes(named));
       for (const dir of chosen) {
         const text = await readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "");
         for (const line of text.split("\n")) if (line.trim()) found.add(Number(line));
@@ -91,6 +89,18 @@ export class CgroupTree {
     for (const h of this.#hierarchies) {
       const dir = path.join(h, this.name, child);
       await mkdir(dir, { recursive: true });
+      // cgroup v2 (unified only): the parent hands its controllers on to the children made in
+      // it; processes live in the children only (v2 has none in a cgroup that hands them on).
+      if (h === CGROUP_ROOT && child === "") {
+        const controllers = (await readFile(path.join(dir, "cgroup.controllers"), "utf8")).trim();
+        if (controllers !== "") {
+          const enable = controllers
+            .split(/\s+/)
+            .map((c) => `+${c}`)
+            .join(" ");
+          await writeFile(path.join(dir, "cgroup.subtree_control"), enable);
+        }
+      }
       // cgroup v1's cpuset starts empty and takes no process until given CPUs and memory nodes.
       if (path.basename(h) === "cpuset") {
         for (const file of ["cpuset.cpus", "cpuset.mems"]) {

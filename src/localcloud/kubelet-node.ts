@@ -279,7 +279,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
  * The kubelet of one node: cgroup v1 allowed (the host has no v2-only tree), cgroupfs under the
  * node's parent cgroup, only client-certificate authentication on its port (bound to the
  * namespace's loopback), no swap check, no DNS, no image garbage collection or disk eviction (the
- * images were imported and cannot be pulled again), and its own OOM score left alone.
+ * images were imported and cannot be pulled again), and its own OOM score left alone. Pods are
+ * synced every 10 s rather than every minute, so a Secret changed in place reaches its volume
+ * within seconds in a test.
  */
 export function kubeletConfig(cgroupName: string, containerdSocket: string): string {
   return `apiVersion: kubelet.config.k8s.io/v1beta1
@@ -302,5 +304,6 @@ evictionHard: {"memory.available": "1Mi", "nodefs.available": "0%", "imagefs.ava
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 maxPods: 30
+syncFrequency: 10s
 `;
 }
