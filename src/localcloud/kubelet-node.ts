@@ -165,7 +165,6 @@ export class KubeletNode {
   }
 
   async #startKubelet(): Promise<void> {
-
     const { dir, procs, name, address } = this.#options;
     await writeFile(path.join(dir, "kubelet.kubeconfig"), this.#options.kubeconfig, {
       mode: 0o600,
