@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { KubeClient } from "../kube/kube-client.ts";
@@ -92,6 +92,26 @@ export class KubeletNode {
   async restartKubelet(): Promise<void> {
     if (this.#kubelet) await this.#options.procs.stop(this.#kubelet);
     await this.#startKubelet();
+  }
+
+  /**
+   * What container `container` of pod `namespace/name` (UID `uid`) wrote so far, as the kubelet
+   * keeps it (CRI log lines: time, stream, tag, text); "" once the kubelet removed it.
+   */
+  async containerLog(
+    namespace: string,
+    name: string,
+    uid: string,
+    container: string,
+  ): Promise<string> {
+    const file = path.join(
+      this.#options.dir,
+      "host/var/log/pods",
+      `${namespace}_${name}_${uid}`,
+      container,
+      "0.log",
+    );
+    return readFile(file, "utf8").catch(() => "");
   }
 
   /**

@@ -412,9 +412,16 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
       let released: number | undefined;
       let takenOver: number | undefined;
       let gone: number | undefined;
+      // Its log, read while the kubelet still keeps it: what kubeburst said as it stopped.
+      let lastLog = "";
       while (gone === undefined || takenOver === undefined) {
         if (Date.now() - deleted > (GRACE_SECONDS + 30) * 1000) break;
-        const [pod, lease] = await Promise.all([getPod(client, leaderName), getLease(client)]);
+        const [pod, lease, logText] = await Promise.all([
+          getPod(client, leaderName),
+          getLease(client),
+          kubelet.containerLog(NS, leaderName, leader.metadata.uid, "kubeburst"),
+        ]);
+        if (logText !== "") lastLog = logText;
         if (pod) exit = pod.status.containerStatuses?.[0]?.state.terminated ?? exit;
         else gone ??= Date.now();
         const holder = holderOf(lease);
@@ -426,6 +433,15 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
       assert.ok(takenOver !== undefined, "another replica took the Lease");
       assert.ok(gone !== undefined, "the pod is gone");
       assert.equal(exit?.exitCode, 0, "kubeburst exited 0 on SIGTERM");
+      const stopping = lastLog
+        .split("\n")
+        .map((l) => l.slice(l.indexOf("{")))
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { msg?: string; signal?: string });
+      assert.ok(
+        stopping.some((l) => l.msg === "stopping" && l.signal === "SIGTERM"),
+        "kubeburst logged that SIGTERM stopped it",
+      );
       // The kubelet reports the exit to the second; the pod is gone only after it exited.
       assert.ok(gone - deleted < GRACE_SECONDS * 1000, "exited within the grace period");
       assert.ok(((await getLease(client)).spec.leaseTransitions ?? 0) > transitionsBefore);
