@@ -61,6 +61,14 @@ export class KubeletNode {
    * Ready. On failure everything already started is stopped before the error is thrown.
    */
   static async start(options: KubeletNodeOptions): Promise<KubeletNode> {
+    const covered = PRIVATE_HOST_DIRS.find((d) =>
+      `${path.resolve(options.dir)}/`.startsWith(`/${d}/`),
+    );
+    if (covered) {
+      throw new Error(
+        `a kubelet node's folder must not lie under /${covered}, which its own mount namespace covers: ${options.dir}`,
+      );
+    }
     const cgroups = await CgroupTree.create(options.cgroupName, ["runtime", "kubelet"]);
     const node = new KubeletNode(options, cgroups);
     try {

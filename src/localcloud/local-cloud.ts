@@ -122,6 +122,8 @@ export interface LocalPod {
 interface ClusterState {
   plane: ControlPlane;
   nodes: LocalNode[];
+  /** Started with `pods: true`: kubelet nodes may join. */
+  realPods: boolean;
   /** The kubelets of the nodes {@link LocalCloud.addKubeletNode} added. */
   kubelets: KubeletNode[];
   /** The kubeconfig of its API server on the fabric, once {@link LocalCloud.exposeApi} ran. */
@@ -228,7 +230,7 @@ export class LocalCloud {
   async addNode(clusterName: string, name: string, options: NodeOptions = {}): Promise<LocalNode> {
     const node = await this.#newNode(clusterName, name, options.dataPath ?? true);
     // Where real pods run, the scheduler must not pick a node whose "pods" are test servers.
-    const spec = this.#state(clusterName).fabricKubeconfig
+    const spec = this.#state(clusterName).realPods
       ? { taints: [{ key: noKubeletTaint, value: "true", effect: "NoSchedule" }] }
       : undefined;
     await createReadyNode(
@@ -238,6 +240,7 @@ export class LocalCloud {
       "kubeburst local cloud node",
     );
     if (node.netns === undefined) return node;
+    await this.#startNodeApiForwarder(node);
     await this.#startKubeProxy(node);
     this.#log(`node ${clusterName}/${name} up at ${node.address}`);
     return node;
@@ -257,13 +260,11 @@ export class LocalCloud {
     options: { images?: string[] } = {},
   ): Promise<LocalNode & { kubelet: KubeletNode }> {
     const state = this.#state(clusterName);
-    if (state.fabricKubeconfig === undefined) {
-      throw new Error(`cluster ${clusterName} was not started with pods: true`);
-    }
+    if (!state.realPods) throw new Error(`cluster ${clusterName} was not started with pods: true`);
     const podSubnet = kubeletPodSubnet(state.plane.index, state.kubelets.length);
     const node = await this.#newNode(clusterName, name, true);
-    const dir = path.join(this.dir, clusterName, `node-${name}`);
-    await this.#startNodeApiForwarder(node, dir);
+    const dir = this.#nodeDir(node);
+    await this.#startNodeApiForwarder(node);
     const plane = state.plane;
     this.#pause ??= pauseImage(this.#bins.pause, this.dir);
     const pause = await this.#pause;
@@ -349,10 +350,14 @@ export class LocalCloud {
     return node;
   }
 
+  #nodeDir(node: LocalNode): string {
+    return path.join(this.dir, node.cluster, `node-${node.name}`);
+  }
+
   /** The node's own API server at 127.0.0.1:6443 inside its namespace (kube-proxy, kubelet). */
-  async #startNodeApiForwarder(node: LocalNode, dir: string): Promise<void> {
+  async #startNodeApiForwarder(node: LocalNode): Promise<void> {
     const plane = this.#state(node.cluster).plane;
-    await mkdir(dir, { recursive: true });
+    await mkdir(this.#nodeDir(node), { recursive: true });
     await startNsForwarder(this.#procs, `${node.cluster}-${node.name}-api-forwarder`, node.netns!, [
       String(nodeApiPort),
       plane.apiSocket,
@@ -364,10 +369,7 @@ export class LocalCloud {
     const { cluster: clusterName, name } = node;
     const netns = dataPathOf(node);
     const plane = this.#state(clusterName).plane;
-    const nodeDir = path.join(this.dir, clusterName, `node-${name}`);
-    if (this.#state(clusterName).kubelets.every((k) => k.name !== name)) {
-      await this.#startNodeApiForwarder(node, nodeDir);
-    }
+    const nodeDir = this.#nodeDir(node);
     const kubeconfig = plane.kubeconfig.replace(plane.server, `https://127.0.0.1:${nodeApiPort}`);
     await writeFile(path.join(nodeDir, "kubeconfig"), kubeconfig, { mode: 0o600 });
     await writeFile(
@@ -831,6 +833,7 @@ export class LocalCloud {
     this.#clusters.set(spec.name, {
       plane,
       nodes: [],
+      realPods: spec.pods ?? false,
       kubelets: [],
       apiNodes: [],
       pods: [],
