@@ -5,11 +5,13 @@
 // the projected token used and re-read, a peak Secret changed in place, and the leader pod
 // deleted: SIGTERM, the Lease released, exit 0, the standby leading, traffic never failing.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import type { KubeClient } from "../../src/kube/kube-client.ts";
 import { kubernetesServiceIp } from "../../src/localcloud/control-plane.ts";
 import { ImageRunner } from "../../src/localcloud/image-runner.ts";
@@ -19,6 +21,7 @@ import { cleanUp } from "../support/cleanup.ts";
 import { eventually, holdsFor } from "../support/eventually.ts";
 import { CHART_DIR, renderChart, runHelmWithValues, serverSideApply } from "../support/helm.ts";
 
+const run = promisify(execFile);
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 const NS = "kubeburst";
 const SA_USER = `system:serviceaccount:${NS}:kubeburst`;
@@ -33,6 +36,7 @@ interface Pod {
   spec: { nodeName?: string; containers: { readinessProbe?: { httpGet?: { path?: string } } }[] };
   status: {
     phase?: string;
+    podIP?: string;
     conditions?: { type: string; status: string; lastTransitionTime?: string }[];
     containerStatuses?: {
       ready: boolean;
@@ -198,6 +202,18 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
         .find((l) => l.split(" ")[4] === "/");
       assert.ok(root, "the container has a root mount");
       assert.ok(root.split(" ")[5]!.split(",").includes("ro"), `read-only root: ${root}`);
+    }
+  });
+
+  test("from another node, /metrics is served and the status API refused (it answers loopback only)", async () => {
+    for (const pod of await kubeburstPods(client)) {
+      const base = `http://${pod.status.podIP}:9090`;
+      const metrics = await getFromNamespace(clientNode.netns!, `${base}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, /^kubeburst_leader /m);
+      const status = await getFromNamespace(clientNode.netns!, `${base}/status/v1`);
+      assert.equal(status.status, 403);
+      assert.match(status.body, /metrics\.statusAPI: loopback/);
     }
   });
 
@@ -596,4 +612,15 @@ function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** GET `url` from inside network namespace `netns` (a node's): its status and body. */
+async function getFromNamespace(
+  netns: string,
+  url: string,
+): Promise<{ status: number; body: string }> {
+  const script =
+    "fetch(process.argv[1], { signal: AbortSignal.timeout(10000) }).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })))";
+  const { stdout } = await run("ip", ["netns", "exec", netns, process.execPath, "-e", script, url]);
+  return JSON.parse(stdout) as { status: number; body: string };
 }
