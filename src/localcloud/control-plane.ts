@@ -66,7 +66,8 @@ const podControllers = [
 
 /**
  * One cluster's control plane: etcd (data on tmpfs), kube-apiserver with its own PKI, and
- * optionally kube-controller-manager. All listen on loopback only.
+ * optionally kube-controller-manager (and kube-scheduler, for real pods). All listen on loopback
+ * only; the local cloud exposes the API server to pods.
  */
 export class ControlPlane {
   readonly name: string;
