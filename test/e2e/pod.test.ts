@@ -169,14 +169,12 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
       ],
       [values],
     );
-    log(`helm install --wait returned after ${Date.now() - started} ms`);
-    const pods = await kubeburstPods(client);
-    assert.equal(pods.length, 2);
+    // helm's --wait counts a Deployment ready at replicas - maxUnavailable (1 of 2 here).
+    const pods = await bothReplicasReady(client);
+    log(`both replicas Ready ${Date.now() - started} ms after helm install began`);
     for (const pod of pods) {
       assert.equal(pod.spec.nodeName, "node-1", "scheduled onto the kubelet node");
-      assert.equal(pod.status.phase, "Running");
       assert.equal(pod.spec.containers[0]?.readinessProbe?.httpGet?.path, "/readyz");
-      assert.equal(condition(pod, "Ready"), "True");
       assert.equal(pod.status.containerStatuses?.[0]?.restartCount, 0);
     }
     await eventually("one replica leads", async () => {
@@ -311,6 +309,7 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
       ],
       [values],
     );
+    await bothReplicasReady(client);
     await eventually("the rolled pods send the mounted kubeconfig's token", async () => {
       assert.ok((await auditedJtis(auditLog)).has(first.jti));
     });
@@ -532,6 +531,30 @@ async function kubeburstPods(client: KubeClient): Promise<Pod[]> {
     query: { labelSelector: "app.kubernetes.io/name=kubeburst" },
   });
   return list.items.filter((p) => !p.metadata.deletionTimestamp);
+}
+
+/** Waits until the release has exactly two pods, both Running and Ready, none terminating. */
+async function bothReplicasReady(client: KubeClient): Promise<Pod[]> {
+  let pods: Pod[] = [];
+  await eventually(
+    "two replicas Running and Ready",
+    async () => {
+      const list = await client.request<{ items: Pod[] }>({
+        method: "GET",
+        path: `/api/v1/namespaces/${NS}/pods`,
+        query: { labelSelector: "app.kubernetes.io/name=kubeburst" },
+      });
+      pods = list.items;
+      assert.equal(pods.length, 2);
+      for (const pod of pods) {
+        assert.equal(pod.metadata.deletionTimestamp, undefined);
+        assert.equal(pod.status.phase, "Running");
+        assert.equal(condition(pod, "Ready"), "True");
+      }
+    },
+    { timeoutMs: 180_000 },
+  );
+  return pods;
 }
 
 async function getPod(client: KubeClient, name: string): Promise<Pod | undefined> {
