@@ -10,7 +10,6 @@ import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import type { KubeClient } from "../../src/kube/kube-client.ts";
 import { kubernetesServiceIp } from "../../src/localcloud/control-plane.ts";
@@ -422,28 +421,32 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
       const transitionsBefore = (await getLease(client)).spec.leaseTransitions ?? 0;
       const deleted = Date.now();
       await deletePod(client, leaderName);
-      // Watch both at 50 ms: the leader's last status (its exit code) and who holds the Lease.
+      // Sampled every 50 ms until the pod is gone and another replica holds the Lease: the
+      // leader's last status (its exit code), who holds the Lease, and its log, read while the
+      // kubelet still keeps it (what kubeburst said as it stopped).
       let exit: { exitCode: number; finishedAt: string } | undefined;
       let released: number | undefined;
       let takenOver: number | undefined;
       let gone: number | undefined;
-      // Its log, read while the kubelet still keeps it: what kubeburst said as it stopped.
       let lastLog = "";
-      while (gone === undefined || takenOver === undefined) {
-        if (Date.now() - deleted > (GRACE_SECONDS + 30) * 1000) break;
-        const [pod, lease, logText] = await Promise.all([
-          getPod(client, leaderName),
-          getLease(client),
-          kubelet.containerLog(NS, leaderName, leader.metadata.uid, "kubeburst"),
-        ]);
-        if (logText !== "") lastLog = logText;
-        if (pod) exit = pod.status.containerStatuses?.[0]?.state.terminated ?? exit;
-        else gone ??= Date.now();
-        const holder = holderOf(lease);
-        if (holder !== leaderName) released ??= Date.now();
-        if (holder !== "" && holder !== leaderName) takenOver ??= Date.now();
-        await sleep(50);
-      }
+      await eventually(
+        "the old leader's pod is gone and another replica holds the Lease",
+        async () => {
+          const [pod, lease, logText] = await Promise.all([
+            getPod(client, leaderName),
+            getLease(client),
+            kubelet.containerLog(NS, leaderName, leader.metadata.uid, "kubeburst"),
+          ]);
+          if (logText !== "") lastLog = logText;
+          if (pod) exit = pod.status.containerStatuses?.[0]?.state.terminated ?? exit;
+          else gone ??= Date.now();
+          const holder = holderOf(lease);
+          if (holder !== leaderName) released ??= Date.now();
+          if (holder !== "" && holder !== leaderName) takenOver ??= Date.now();
+          assert.ok(gone !== undefined && takenOver !== undefined);
+        },
+        { timeoutMs: (GRACE_SECONDS + 30) * 1000, intervalMs: 50 },
+      );
       assert.ok(released !== undefined, "the old leader let the Lease go");
       assert.ok(takenOver !== undefined, "another replica took the Lease");
       assert.ok(gone !== undefined, "the pod is gone");
