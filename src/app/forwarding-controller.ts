@@ -24,6 +24,7 @@ import { LeaderElector } from "./leader-election.ts";
 import { PeerHealth } from "./peer-health.ts";
 import { ProblemLog } from "./problem-log.ts";
 import { ReachabilityProbes } from "./reachability-probes.ts";
+import { peakMaxBackoffMs } from "./stale-policy.ts";
 import { policyStatusOf, StatusView } from "./status-view.ts";
 import { WriteScheduler } from "./write-scheduler.ts";
 
@@ -398,7 +399,10 @@ export class ForwardingController {
         failureThreshold: PROBE_FAILURES,
       },
       ...(peak
-        ? { denied: () => this.#denied.current }
+        ? {
+            denied: () => this.#denied.current,
+            maxBackoffMs: peakMaxBackoffMs(config.staleTTLMs),
+          }
         : {
             burstDefaults: { policy: config.burst.defaultPolicy, holdMs: config.burst.holdMs },
             onWritten: (key: ServiceKey) => this.#scheduler.add(key),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ReflectorState } from "../kube/reflector.ts";
 import { FakeClock } from "../runtime/clock.ts";
-import { StalePolicy } from "./stale-policy.ts";
+import { peakMaxBackoffMs, StalePolicy } from "./stale-policy.ts";
 
 type Step = [atMs: number, state: ReflectorState] | [atMs: number, "forget"];
 
@@ -107,4 +107,16 @@ test("StalePolicy", async (t) => {
       assert.deepEqual(seen, c.want);
     });
   }
+});
+
+test("peakMaxBackoffMs: a quarter of staleTTL, within the reflector's 500 ms to 30 s", () => {
+  const cases: [staleTTLMs: number, want: number][] = [
+    [300_000, 30_000], // the default staleTTL keeps the usual cap
+    [120_000, 30_000],
+    [60_000, 15_000],
+    [15_000, 3_750],
+    [1_000, 500],
+    [0, 500], // withdraw at once: the back-off still never spins
+  ];
+  for (const [ttl, want] of cases) assert.equal(peakMaxBackoffMs(ttl), want, `staleTTL ${ttl} ms`);
 });

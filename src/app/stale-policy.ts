@@ -1,6 +1,20 @@
 import type { ReflectorState } from "../kube/reflector.ts";
 import type { Clock } from "../runtime/clock.ts";
 
+/** The reflector's own bounds on its back-off, ms. */
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * The longest reconnect back-off for a peak's informers, ms: a quarter of `staleTTL`, within the
+ * reflector's usual 500 ms to 30 s. kubeburst's own back-off must not stretch an outage shorter
+ * than staleTTL into a withdrawal: with attempts at most a quarter of the TTL apart, a peak back
+ * within three quarters of the TTL is seen back before it runs out.
+ */
+export function peakMaxBackoffMs(staleTTLMs: number): number {
+  return Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, Math.floor(staleTTLMs / 4)));
+}
+
 export interface StalePolicyActions {
   /** The peak failed for `ttlMs` without a break: withdraw its endpoints. */
   withdraw(cluster: string): void;

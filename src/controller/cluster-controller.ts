@@ -80,6 +80,8 @@ export interface ClusterControllerOptions {
   /** Where reports go (SPEC M5). */
   channel: Channel<AggregationInfo>;
   yielder: LoopYielder;
+  /** Longest back-off of its informers between attempts to reach the API, ms (default 30 000). */
+  maxBackoffMs?: number;
   /** The API health probe: a frozen API server turns the cluster unreachable in bounded time. */
   probe: { intervalMs: number; timeoutMs: number; failureThreshold: number };
   /** Peak only: production's deny list now; undefined while it is not known (admit nothing). */
@@ -170,7 +172,12 @@ export class ClusterController {
     this.#queue = new WorkQueue({ clock: opts.clock, rateLimiter: opts.rateLimiter() });
     const production = opts.spec.role === "production";
     const log = opts.logger;
-    const common = { client: opts.client, clock: opts.clock, resyncMs: opts.resyncMs };
+    const common = {
+      client: opts.client,
+      clock: opts.clock,
+      resyncMs: opts.resyncMs,
+      ...(opts.maxBackoffMs === undefined ? {} : { maxBackoffMs: opts.maxBackoffMs }),
+    };
     const onState = (state: ReflectorState, cause?: KubeApiError) => {
       if (cause)
         log.warn({ state, kind: cause.kind, reason: cause.message }, "informer failed; retrying");
