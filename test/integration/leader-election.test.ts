@@ -264,12 +264,16 @@ describe("leader election", { timeout: 600_000 }, () => {
     running = running.filter((kb) => kb !== current);
     assert.equal(await current.exited, 0);
     const stopped = Date.now();
+    assert.notEqual(
+      (await readLease()).spec?.holderIdentity,
+      held.spec?.holderIdentity,
+      "the stopping leader released the Lease (or the new replica took it already)",
+    );
     await eventually("the new replica leads", async () =>
       assert.equal(await fresh.metric("kubeburst_leader"), 1),
     );
     const handover = Date.now() - stopped;
     log(`a clean stop handed over in ${handover} ms (lease ${LEASE_MS} ms)`);
-    assert.ok(handover < LEASE_MS, "the released Lease is taken without waiting for it to expire");
     const p3 = await addPeakPod("web-p3");
     await eventually("the new leader writes", async () =>
       assert.ok((await peakAddresses()).includes(p3.ip)),
