@@ -81,13 +81,22 @@ fi
 secret=()
 # A TLS-intercepting proxy's CA, as npm on this machine uses it (see the Dockerfile's npm-ca).
 [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ] && secret=(--secret "id=npm-ca,src=$NODE_EXTRA_CA_CERTS")
+# Builds with the layer cache and tags the result as $1; the image that tag held before is
+# removed when it changed (untagged, it would stay behind at every change of the sources).
+build_as() {
+  local tag=$1 previous current
+  shift
+  previous=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
+  podman build --quiet --pull=never --network=host --layers --isolation=chroot \
+    --build-arg "NODE_IMAGE=$base" "${secret[@]}" -t "$tag" "$@" -f "$ROOT/Dockerfile" "$ROOT" >/dev/null
+  current=$(podman image inspect --format '{{.Id}}' "$tag")
+  if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+  fi
+}
 say "building $IMAGE from $base"
-previous=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
-podman build --quiet --pull=never --network=host --layers --isolation=chroot \
-  --build-arg "NODE_IMAGE=$base" "${secret[@]}" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >/dev/null
-# The image this build replaced would stay behind untagged at every change; its build cache stays.
-current=$(podman image inspect --format '{{.Id}}' "$IMAGE")
-if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
-  podman rmi "$previous" >/dev/null 2>&1 || true
-fi
+# The build stage is tagged too (about 600 MB with its dev dependencies): the final build reuses
+# it from the cache, and the one the last change replaced goes.
+build_as "localhost/kubeburst-build:$version" --target build
+build_as "$IMAGE"
 echo "$IMAGE"

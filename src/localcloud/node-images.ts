@@ -23,6 +23,7 @@ export async function pauseImage(pauseBinary: string, dir: string): Promise<Node
   try {
     await copyFile(pauseBinary, path.join(root, "pause"));
     await run("tar", ["-C", root, "-cf", path.join(root, "layer.tar"), "pause"]);
+    const previous = await imageId(image);
     await run("podman", [
       "import",
       "--quiet",
@@ -33,6 +34,10 @@ export async function pauseImage(pauseBinary: string, dir: string): Promise<Node
       path.join(root, "layer.tar"),
       image,
     ]);
+    // The image this import replaced would stay behind untagged at every run.
+    if (previous !== undefined && previous !== (await imageId(image))) {
+      await run("podman", ["rmi", previous]).catch(() => {});
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -46,4 +51,14 @@ export async function saveImage(image: string, dir: string): Promise<string> {
     timeout: 300_000,
   });
   return archive;
+}
+
+/** The ID of podman's image `image`, or undefined when there is none. */
+async function imageId(image: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run("podman", ["image", "inspect", "--format", "{{.Id}}", image]);
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
