@@ -1,9 +1,9 @@
-import type { ReflectorState } from "../kube/reflector.ts";
+import {
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_MIN_BACKOFF_MS,
+  type ReflectorState,
+} from "../kube/reflector.ts";
 import type { Clock } from "../runtime/clock.ts";
-
-/** The reflector's own bounds on its back-off, ms. */
-const MIN_BACKOFF_MS = 500;
-const MAX_BACKOFF_MS = 30_000;
 
 /**
  * The longest reconnect back-off for a peak's informers, ms: a quarter of `staleTTL`, within the
@@ -12,7 +12,10 @@ const MAX_BACKOFF_MS = 30_000;
  * within three quarters of the TTL is seen back before it runs out.
  */
 export function peakMaxBackoffMs(staleTTLMs: number): number {
-  return Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, Math.floor(staleTTLMs / 4)));
+  return Math.min(
+    DEFAULT_MAX_BACKOFF_MS,
+    Math.max(DEFAULT_MIN_BACKOFF_MS, Math.floor(staleTTLMs / 4)),
+  );
 }
 
 export interface StalePolicyActions {

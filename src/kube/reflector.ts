@@ -86,6 +86,10 @@ interface ObjectList<T> {
   items: T[];
 }
 
+/** Back-off after a failed list or watch, ms: it starts at the first and doubles up to the second. */
+export const DEFAULT_MIN_BACKOFF_MS = 500;
+export const DEFAULT_MAX_BACKOFF_MS = 30_000;
+
 /** A watch that ends sooner than this without delivering anything counts as a failure. */
 const HEALTHY_WATCH_MS = 1_000;
 
@@ -235,8 +239,8 @@ export class Reflector<T extends KubeObject> {
     if (this.#running) throw new Error(`reflector for ${this.#opts.path} is already running`);
     this.#running = true;
     const resync = this.#opts.resyncMs > 0 ? this.#resyncLoop(signal) : Promise.resolve();
-    const minBackoff = this.#opts.minBackoffMs ?? 500;
-    const maxBackoff = this.#opts.maxBackoffMs ?? 30_000;
+    const minBackoff = this.#opts.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
+    const maxBackoff = this.#opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     let backoff = minBackoff;
     /** A relist after 410 or a too-large version happened with no healthy watch since. */
     let relistedAtOnce = false;
