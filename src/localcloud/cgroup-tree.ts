@@ -10,8 +10,9 @@ const EMPTY_TIMEOUT_MS = 30_000;
 /**
  * One parent cgroup a test owns, `/<name>` in every hierarchy the host mounts (cgroup v1: one per
  * controller; v2: the one unified tree), and everything made under it: a container runtime, a
- * kubelet's pods. Processes are placed in it by PID, found in it by PID, and {@link remove}
- * deletes the whole tree once they are gone. Nothing outside `/<name>` is written.
+ * kubelet's pods. Processes are placed in it by PID, found in it by PID, and
+ * {@link killAllAndRemove} kills them and deletes the whole tree. Nothing outside `/<name>` is
+ * written.
  */
 export class CgroupTree {
   readonly name: string;
@@ -77,11 +78,6 @@ export class CgroupTree {
       }
       await sleep(100);
     }
-    await this.remove();
-  }
-
-  /** Removes every cgroup of the tree, deepest first (they must be empty). */
-  async remove(): Promise<void> {
     await removeCgroupTree(this.name, this.#hierarchies);
   }
 

@@ -427,13 +427,7 @@ export class ControlPlane {
         ...(this.#options.controllerManagerArgs ?? []),
       ],
     );
-    // It has no health endpoint without a secure port; give it a moment to fail loudly.
-    await new Promise((r) => setTimeout(r, 500));
-    if (this.#kcm.child.exitCode !== null) {
-      throw new Error(
-        `kube-controller-manager of ${this.name} exited: ${await tailLog(this.#kcm.logFile)}`,
-      );
-    }
+    await this.#noEarlyExit("kube-controller-manager", this.#kcm);
   }
 
   async #startScheduler(): Promise<void> {
@@ -443,11 +437,14 @@ export class ControlPlane {
       "--secure-port=0",
       "--v=1",
     ]);
+    await this.#noEarlyExit("kube-scheduler", this.#scheduler);
+  }
+
+  /** Without a secure port a component has no health endpoint: give it a moment to fail loudly. */
+  async #noEarlyExit(component: string, proc: StartedProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
-    if (this.#scheduler.child.exitCode !== null) {
-      throw new Error(
-        `kube-scheduler of ${this.name} exited: ${await tailLog(this.#scheduler.logFile)}`,
-      );
+    if (proc.child.exitCode !== null) {
+      throw new Error(`${component} of ${this.name} exited: ${await tailLog(proc.logFile)}`);
     }
   }
 

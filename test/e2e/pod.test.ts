@@ -19,6 +19,7 @@ import { LocalCloud, type LocalNode } from "../../src/localcloud/local-cloud.ts"
 import { cleanUp } from "../support/cleanup.ts";
 import { eventually, holdsFor } from "../support/eventually.ts";
 import { CHART_DIR, renderChart, runHelmWithValues, serverSideApply } from "../support/helm.ts";
+import { createService, labelService } from "../support/kube-fixtures.ts";
 
 const run = promisify(execFile);
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
@@ -100,9 +101,18 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
     for (const name of ["web-p1", "web-p2"]) {
       await cloud.addPod("public", { name, namespace: SHOP, labels, port: PORT });
     }
-    const svc = await createService(client, { "kubeburst.io/role": "production" });
-    await createService(cloud.cluster("public").client, {});
-    url = `http://${svc.spec.clusterIP}:80/`;
+    const web = {
+      namespace: SHOP,
+      name: "web",
+      selector: labels,
+      ports: [{ name: "http", port: 80, targetPort: PORT }],
+    };
+    const svc = await createService(client, {
+      ...web,
+      labels: { "kubeburst.io/role": "production" },
+    });
+    await createService(cloud.cluster("public").client, web);
+    url = `http://${svc.spec!.clusterIP}:80/`;
 
     const [repository, tag] = [
       image.slice(0, image.lastIndexOf(":")),
@@ -218,7 +228,9 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
     const r = await cloud!.httpFromNode(clientNode, url, 30);
     assert.equal(r.failed, 0);
     assert.deepEqual(Object.keys(r.byPod).sort(), PRODUCTION);
-    await setBurst(cloud!, true);
+    await labelService(cloud!.cluster("public").client, SHOP, "web", {
+      "kubeburst.io/role": "peak",
+    });
     await eventually(
       "peak pods serve production's ClusterIP",
       async () => {
@@ -498,34 +510,6 @@ describe("kubeburst as a pod on a kubelet node, installed with helm", {
     assert.deepEqual(await Promise.all(hostPaths.map(exists)), hostPathsBefore);
   });
 });
-
-async function createService(
-  client: KubeClient,
-  labels: Record<string, string>,
-): Promise<{ spec: { clusterIP: string } }> {
-  return client.request({
-    method: "POST",
-    path: `/api/v1/namespaces/${SHOP}/services`,
-    body: {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "web", namespace: SHOP, labels },
-      spec: {
-        selector: { app: "web" },
-        ports: [{ name: "http", port: 80, targetPort: PORT, protocol: "TCP" }],
-      },
-    },
-  });
-}
-
-async function setBurst(cloud: LocalCloud, on: boolean): Promise<void> {
-  await cloud.cluster("public").client.request({
-    method: "PATCH",
-    path: `/api/v1/namespaces/${SHOP}/services/web`,
-    contentType: "application/merge-patch+json",
-    body: { metadata: { labels: { "kubeburst.io/role": on ? "peak" : null } } },
-  });
-}
 
 async function kubeburstPods(client: KubeClient): Promise<Pod[]> {
   const list = await client.request<{ items: Pod[] }>({
